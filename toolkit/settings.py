@@ -1,0 +1,62 @@
+"""Project-wide settings: the cache folder and the device.
+
+The cache holds fetched registry wheels and the model folders built from them. It lives in
+``$TOOLKIT_CACHE`` when set, else ``$XDG_CACHE_HOME/news-toolkit``, else
+``~/.cache/news-toolkit``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["cache_dir", "pick_device"]
+
+
+def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """Return the cache folder, creating it.
+
+    Args:
+        override: a folder to use instead of the environment's choice.
+
+    Returns:
+        The absolute path of the cache folder.
+    """
+    if override is not None:
+        path = Path(override)
+    elif os.environ.get("TOOLKIT_CACHE"):
+        path = Path(os.environ["TOOLKIT_CACHE"])
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        path = Path(base) / "news-toolkit"
+    path = path.expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def pick_device(requested: str | None = None) -> str:
+    """Choose the torch device: the one asked for, else CUDA, else Apple MPS, else CPU.
+
+    Args:
+        requested: "cpu", "cuda", "cuda:1", "mps", "auto" or None (auto). ``$TOOLKIT_DEVICE``
+            is read when this is None.
+
+    Returns:
+        A device string torch accepts.
+    """
+    import torch
+
+    choice = requested or os.environ.get("TOOLKIT_DEVICE") or "auto"
+    if choice != "auto":
+        if choice.startswith("cuda") and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device {choice!r} was asked for but CUDA is not available; "
+                "use --device cpu or --device auto"
+            )
+        return choice
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"

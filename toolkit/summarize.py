@@ -1,0 +1,350 @@
+"""Summarise: an open Hugging Face model, causal (chat) or seq2seq, prompted from templates.
+
+Inputs longer than the model's context (or the ``max_input_tokens`` cap) are split on
+paragraph, then sentence, then word boundaries, each part is summarised, and the partial
+summaries are combined (map-reduce), in as many rounds as it takes. Nothing is truncated.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+from .models import DEFAULT_SUMMARIZER, load_generator
+from .prompts import Prompts
+
+__all__ = ["Summary", "SummaryOptions", "Summarizer", "split_into_chunks"]
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_LEAD_LABEL = re.compile(r"^\s*(summary|résumé|zusammenfassung|resumen)\s*:\s*", re.IGNORECASE)
+_FINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
+
+
+@dataclass
+class SummaryOptions:
+    """How to summarise.
+
+    Attributes:
+        template: the prompt template; None picks ``summarise.j2`` (causal) or
+            ``summarise_seq2seq.j2`` (seq2seq).
+        system_template: system message for chat models; an empty render sends none.
+        combine_template: the reduce-step template; None picks by model kind like ``template``.
+        words: the length asked for in the prompt, in words.
+        max_new_tokens: the hard cap on generated tokens.
+        num_beams: beam search width (1 = greedy).
+        repetition_penalty: >1 discourages repeating tokens. Off by default: for decoder-only
+            models it also penalises the prompt's tokens, i.e. copying names and numbers from
+            the article, which makes summaries less faithful.
+        no_repeat_ngram_size: forbid repeating n-grams of this size (0 = off). Off by default
+            for the same reason (it bans n-grams of the article itself) and because it is slow
+            on long prompts.
+        max_input_tokens: cap on article tokens per model call, below the model's context;
+            small models summarise shorter inputs better and faster. None = the full context.
+    """
+
+    template: str | None = None
+    system_template: str = "summarise_system.j2"
+    combine_template: str | None = None
+    words: int = 40
+    max_new_tokens: int = 80
+    num_beams: int = 1
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
+    max_input_tokens: int | None = 1536
+
+
+@dataclass
+class Summary:
+    """A summary with what it took to make it."""
+
+    text: str
+    chunks: int = 1
+    rounds: int = 1
+    input_tokens: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _split_sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def _split_words(text: str, count: Callable[[str], int], budget: int) -> list[str]:
+    pieces: list[str] = []
+    current: list[str] = []
+    for word in text.split():
+        if current and count(" ".join([*current, word])) > budget:
+            pieces.append(" ".join(current))
+            current = []
+        current.append(word)
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
+
+
+def split_into_chunks(text: str, count: Callable[[str], int], budget: int) -> list[str]:
+    """Split ``text`` into consecutive chunks of at most ``budget`` tokens.
+
+    Paragraphs are kept whole where they fit, else split into sentences, else into words.
+    Consecutive units are packed greedily. Every word of the input is in exactly one chunk.
+
+    Args:
+        text: the article.
+        count: the number of tokens of a string.
+        budget: the most tokens a chunk may have (at least 1).
+
+    Returns:
+        The chunks, in order; one chunk when the whole text fits.
+    """
+    if budget < 1:
+        raise ValueError("budget must be at least 1 token")
+    text = text.strip()
+    if not text or count(text) <= budget:
+        return [text] if text else []
+    units: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        para = para.strip()
+        if not para:
+            continue
+        if count(para) <= budget:
+            units.append(para)
+            continue
+        for sentence in _split_sentences(para):
+            if count(sentence) <= budget:
+                units.append(sentence)
+            else:
+                units.extend(_split_words(sentence, count, budget))
+    chunks: list[str] = []
+    current = ""
+    for unit in units:
+        candidate = f"{current}\n\n{unit}" if current else unit
+        if current and count(candidate) > budget:
+            chunks.append(current)
+            current = unit
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def tidy(text: str) -> tuple[str, list[str]]:
+    """Normalise generated text; cut a trailing unfinished sentence when a complete one exists.
+
+    Returns:
+        (text, warnings)
+    """
+    warnings: list[str] = []
+    text = _LEAD_LABEL.sub("", " ".join(text.split())).strip().strip('"').strip()
+    if text and not _FINAL.search(text):
+        sentences = _split_sentences(text)
+        complete = [s for s in sentences if _FINAL.search(s.strip())]
+        if complete and len(complete) < len(sentences):
+            text = " ".join(complete).strip()
+            warnings.append("summary hit the token limit; the unfinished last sentence was cut")
+        else:
+            warnings.append("summary ends without sentence punctuation (token limit?)")
+    return text, warnings
+
+
+def context_length(model: Any, tokenizer: Any) -> int:
+    """The number of positions the model (the encoder, for seq2seq) can attend to."""
+    config = model.config
+    known = [
+        getattr(config, name, None)
+        for name in ("max_position_embeddings", "n_positions", "max_source_positions")
+    ]
+    model_max = getattr(tokenizer, "model_max_length", None)
+    if isinstance(model_max, int) and model_max < 1_000_000:
+        known.append(model_max)
+    values = [v for v in known if isinstance(v, int) and v > 0]
+    return min(values) if values else 512
+
+
+class Summarizer:
+    """Summarise articles with a causal chat model or a seq2seq model.
+
+    A string in gives a string out; a list in gives a list out.
+
+    Args:
+        model: a preset name (default ``smollm2-135m``), a local folder or a hub id.
+        options: generation and prompt settings.
+        prompts: the template library (default: built-in templates).
+        device: torch device; None auto-detects (CUDA, then MPS, then CPU).
+        cache: the cache folder for registry presets.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_SUMMARIZER,
+        *,
+        options: SummaryOptions | None = None,
+        prompts: Prompts | None = None,
+        device: str | None = None,
+        cache: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.model_name = model
+        self.options = options or SummaryOptions()
+        self.prompts = prompts or Prompts()
+        self.model, self.tokenizer, self.kind, self.resolved = load_generator(model, device, cache)
+        seq2seq = self.kind == "seq2seq"
+        self.template = self.options.template or (
+            "summarise_seq2seq.j2" if seq2seq else "summarise.j2"
+        )
+        self.combine_template = self.options.combine_template or (
+            "combine_seq2seq.j2" if seq2seq else "combine.j2"
+        )
+        self.context = context_length(self.model, self.tokenizer)
+        self.budget = self._article_budget()
+
+    # -- provenance -------------------------------------------------------------------------
+    @property
+    def template_sha256(self) -> str:
+        """sha256 over the templates in use (map, combine and system), in that order."""
+        import hashlib
+
+        parts = [self.template, self.combine_template]
+        if self.kind == "causal" and self.prompts.exists(self.options.system_template):
+            parts.append(self.options.system_template)
+        joined = "".join(self.prompts.sha256(p) for p in parts)
+        return hashlib.sha256(joined.encode()).hexdigest()
+
+    # -- token arithmetic -------------------------------------------------------------------
+    def count(self, text: str) -> int:
+        """Number of tokens of ``text`` (no special tokens)."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _variables(self, **extra: Any) -> dict[str, Any]:
+        return {"words": self.options.words, "model_type": self.model.config.model_type, **extra}
+
+    def _encode(self, prompt: str) -> dict[str, Any]:
+        """Tokenise a rendered prompt as the model expects it (chat template for chat models)."""
+        if self.kind == "causal" and getattr(self.tokenizer, "chat_template", None):
+            messages = []
+            if self.prompts.exists(self.options.system_template):
+                system = self.prompts.render(self.options.system_template, **self._variables())
+                if system:
+                    messages.append({"role": "system", "content": system})
+            messages.append({"role": "user", "content": prompt})
+            return dict(
+                self.tokenizer.apply_chat_template(
+                    messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+                )
+            )
+        return dict(self.tokenizer(prompt, return_tensors="pt"))
+
+    def _reserve(self) -> int:
+        return self.options.max_new_tokens if self.kind == "causal" else 0
+
+    def _prompt_tokens(self, prompt: str) -> int:
+        return int(self._encode(prompt)["input_ids"].shape[-1])
+
+    def _fits(self, prompt: str) -> bool:
+        """Whether a rendered prompt plus the answer fits the model's context."""
+        return self._prompt_tokens(prompt) + self._reserve() <= self.context
+
+    def _article_budget(self, title: str | None = None) -> int:
+        """Tokens left for article text in one call, after the prompt (with its title)."""
+        empty = self.prompts.render(self.template, **self._variables(article="", title=title))
+        overhead = self._prompt_tokens(empty)
+        budget = self.context - overhead - self._reserve() - 8
+        if self.options.max_input_tokens:
+            budget = min(budget, self.options.max_input_tokens)
+        if budget < 16:
+            raise ValueError(
+                f"model {self.model_name!r} has a {self.context}-token context, too small for "
+                f"the prompt ({overhead} tokens) and {self._reserve()} new tokens; lower "
+                "max_new_tokens or shorten the template (or the title)"
+            )
+        return budget
+
+    # -- generation -------------------------------------------------------------------------
+    def generate(self, prompt: str) -> str:
+        """Generate from a rendered prompt (the template output) and return the new text."""
+        import torch
+
+        inputs = {k: v.to(self.model.device) for k, v in self._encode(prompt).items()}
+        o = self.options
+        pad = self.tokenizer.pad_token_id
+        if pad is None:
+            pad = self.tokenizer.eos_token_id
+        with torch.inference_mode():
+            out = self.model.generate(
+                **inputs,
+                max_new_tokens=o.max_new_tokens,
+                num_beams=o.num_beams,
+                do_sample=False,
+                repetition_penalty=o.repetition_penalty,
+                no_repeat_ngram_size=o.no_repeat_ngram_size,
+                pad_token_id=pad,
+            )
+        new = out[0][inputs["input_ids"].shape[-1] :] if self.kind == "causal" else out[0]
+        return str(self.tokenizer.decode(new, skip_special_tokens=True))
+
+    def _combine_prompt(self, group: list[str], title: str | None) -> str:
+        return self.prompts.render(
+            self.combine_template, **self._variables(summaries=group, title=title)
+        )
+
+    def _combine_groups(self, partials: list[str], title: str | None) -> list[list[str]]:
+        """Group consecutive partial summaries so that each combine prompt fits the context."""
+        groups: list[list[str]] = []
+        for part in partials:
+            if groups and self._fits(self._combine_prompt([*groups[-1], part], title)):
+                groups[-1].append(part)
+            else:
+                groups.append([part])
+        if len(groups) == len(partials):
+            raise ValueError(
+                f"model {self.model_name!r}: its {self.context}-token context cannot hold two "
+                "partial summaries in the combine prompt; lower max_new_tokens"
+            )
+        return groups
+
+    def summarise(self, text: str, title: str | None = None) -> Summary:
+        """Summarise one article, map-reduce when it is longer than the budget.
+
+        Args:
+            text: the cleaned article text.
+            title: the article's title, if known (shown to the model).
+
+        Returns:
+            The summary with its chunk count, reduce rounds, input size and warnings.
+        """
+        budget = self.budget if not title else self._article_budget(title)
+        chunks = split_into_chunks(text, self.count, budget)
+        if not chunks:
+            return Summary(text="", chunks=0, rounds=0, warnings=["empty article"])
+        variables = [self._variables(article=c, title=title) for c in chunks]
+        partials = [self.generate(self.prompts.render(self.template, **v)) for v in variables]
+        rounds = 1
+        while len(partials) > 1:
+            groups = self._combine_groups([" ".join(p.split()) for p in partials], title)
+            partials = [self.generate(self._combine_prompt(g, title)) for g in groups]
+            rounds += 1
+        final, warnings = tidy(partials[0])
+        if not final:
+            warnings.append("the model produced no text")
+        return Summary(final, len(chunks), rounds, self.count(text), warnings)
+
+    @overload
+    def __call__(self, text: str, title: str | None = None) -> str: ...
+    @overload
+    def __call__(self, text: Sequence[str], title: Sequence[str | None] | None = None) -> list[str]: ...
+
+    def __call__(self, text: str | Sequence[str], title: Any = None) -> str | list[str]:
+        """Summarise one article (str -> str) or several (list -> list).
+
+        Args:
+            text: an article or a list of articles.
+            title: the title, or a list of titles for a list of articles.
+
+        Returns:
+            The summary text, or a list of them.
+        """
+        if isinstance(text, str):
+            return self.summarise(text, title).text
+        titles = list(title) if title is not None else [None] * len(text)
+        return [self.summarise(t, ti).text for t, ti in zip(text, titles, strict=True)]
