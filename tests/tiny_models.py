@@ -152,6 +152,6 @@ def build_sentence_transformer(path: Path) -> Path:
     BertModel(config).save_pretrained(base)
     tok.save_pretrained(base)
     encoder = st_models.Transformer(str(base), max_seq_length=128)
-    pooling = st_models.Pooling(encoder.get_word_embedding_dimension(), pooling_mode="mean")
+    pooling = st_models.Pooling(encoder.get_embedding_dimension(), pooling_mode="mean")
     SentenceTransformer(modules=[encoder, pooling], device="cpu").save(str(path))
     return path

@@ -318,9 +318,10 @@ def model_kind(config: Any) -> Kind:
         return "nli"
     if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
         return "causal"
-    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
-    if config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+    # No architectures recorded (older or hand-made configs): go by the model type.
+    if not archs and config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         return "causal"
     raise ModelUnavailable(
         f"model type {config.model_type!r} ({', '.join(archs) or 'no architectures'}) is neither "

@@ -1,0 +1,114 @@
+"""Model presets: fetching through pip with sha256 checks, caching, kind detection, devices."""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pytest
+from transformers import AutoConfig
+
+from toolkit import models, settings
+from toolkit.models import ModelUnavailable, Preset, RegistryArtifact
+
+
+def make_wheel(model_dir: Path, dest: Path) -> tuple[Path, str]:
+    """A wheel named like a registry package, carrying a model folder."""
+    dest.mkdir(parents=True, exist_ok=True)
+    wheel = dest / "tiny_model_pkg-0.1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for f in sorted(model_dir.rglob("*")):
+            if f.is_file():
+                zf.write(f, f"tiny_model_pkg/model/{f.relative_to(model_dir).as_posix()}")
+        info = "tiny_model_pkg-0.1.0.dist-info"
+        zf.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: tiny-model-pkg\nVersion: 0.1.0\n")
+        zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr(f"{info}/RECORD", "")
+    return wheel, hashlib.sha256(wheel.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def local_index(tmp_path, tiny_causal, monkeypatch):
+    wheel, sha = make_wheel(tiny_causal, tmp_path / "wheels")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheel.parent))
+    return sha
+
+
+def preset(sha: str) -> Preset:
+    art = RegistryArtifact("tiny-model-pkg", "0.1.0", sha, "tiny_model_pkg/model/")
+    return Preset("tiny", "causal", "test model", artifact=art)
+
+
+def test_fetch_downloads_checks_unpacks_and_caches(local_index, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    folder = models.fetch(preset(local_index), cache)
+    assert folder == cache / "models" / "tiny-0.1.0"
+    assert (folder / "config.json").is_file() and (folder / "toolkit-source.json").is_file()
+    assert AutoConfig.from_pretrained(folder).model_type == "llama"
+    # a second call is served from the cache: no download is attempted
+    monkeypatch.setattr(models, "_download_wheel", lambda *a: pytest.fail("fetched again"))
+    assert models.fetch(preset(local_index), cache) == folder
+    # nothing but the model folder and the lock are left behind
+    assert sorted(p.name for p in (cache / "models").iterdir()) == ["tiny-0.1.0"]
+
+
+def test_fetch_refuses_a_wheel_with_the_wrong_hash(local_index, tmp_path):
+    with pytest.raises(ModelUnavailable, match="expected"):
+        models.fetch(preset("0" * 64), tmp_path / "cache")
+    assert not (tmp_path / "cache" / "models" / "tiny-0.1.0").exists()
+
+
+def test_offline_and_not_cached_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOOLKIT_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable, match="toolkit fetch tiny"):
+        models.fetch(preset("0" * 64), tmp_path / "cache")
+
+
+def test_resolve_passes_paths_and_hub_ids_through(tmp_path):
+    assert models.resolve(str(tmp_path)) == str(tmp_path.resolve())
+    assert models.resolve("some-org/some-model") == "some-org/some-model"
+    assert models.resolve("flan-t5-base") == "google/flan-t5-base"
+
+
+def test_registry_presets_are_pinned():
+    for p in models.PRESETS.values():
+        if p.artifact:
+            assert len(p.artifact.sha256) == 64 and p.artifact.version
+
+
+def test_model_kind_from_config(tiny_causal, tiny_seq2seq, tiny_nli, tiny_embedder):
+    kind = lambda path: models.model_kind(AutoConfig.from_pretrained(path))  # noqa: E731
+    assert kind(tiny_causal) == "causal"
+    assert kind(tiny_seq2seq) == "seq2seq"
+    assert kind(tiny_nli) == "nli"
+    with pytest.raises(ModelUnavailable, match="neither"):
+        kind(tiny_embedder)
+
+
+def test_an_unknown_hub_id_offline_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable, match="not a preset"):
+        models.load_generator("no-such-org/no-such-model")
+
+
+def test_device_auto_detection(monkeypatch):
+    import torch
+
+    monkeypatch.delenv("TOOLKIT_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert settings.pick_device() == "cuda"
+    monkeypatch.setenv("TOOLKIT_DEVICE", "cpu")
+    assert settings.pick_device() == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.delenv("TOOLKIT_DEVICE")
+    assert settings.pick_device() in ("cpu", "mps")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        settings.pick_device("cuda")
+
+
+def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path / "c"))
+    assert settings.cache_dir() == (tmp_path / "c").resolve()
+    assert settings.cache_dir(tmp_path / "d") == (tmp_path / "d").resolve()
