@@ -85,6 +85,12 @@ def test_model_kind_from_config(tiny_causal, tiny_seq2seq, tiny_nli, tiny_embedd
     assert kind(tiny_nli) == "nli"
     with pytest.raises(ModelUnavailable, match="neither"):
         kind(tiny_embedder)
+    # an encoder-decoder classifier (like facebook/bart-large-mnli) is an NLI model
+    from transformers import BartConfig
+
+    mnli = BartConfig(architectures=["BartForSequenceClassification"],
+                      id2label={0: "contradiction", 1: "neutral", 2: "entailment"})
+    assert mnli.is_encoder_decoder and models.model_kind(mnli) == "nli"
 
 
 def test_an_unknown_hub_id_offline_is_a_clear_error(monkeypatch):

@@ -310,12 +310,13 @@ def model_kind(config: Any) -> Kind:
         "seq2seq" for encoder-decoder models, "nli" for sequence classifiers with an
         entailment label, "causal" for decoder-only language models.
     """
-    if getattr(config, "is_encoder_decoder", False):
-        return "seq2seq"
     archs = getattr(config, "architectures", None) or []
     labels = " ".join(str(v).lower() for v in (getattr(config, "id2label", None) or {}).values())
+    # A classification head first: bart-large-mnli is an encoder-decoder *classifier*.
     if any(a.endswith("ForSequenceClassification") for a in archs) and "entail" in labels:
         return "nli"
+    if getattr(config, "is_encoder_decoder", False):
+        return "seq2seq"
     if any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs):
         return "causal"
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
