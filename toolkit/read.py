@@ -113,12 +113,13 @@ def decode(data: bytes) -> tuple[str, str]:
     best = matches.best()
     if best is None or best.encoding is None:
         raise ValueError("undecodable: no text encoding fits; re-save the file as UTF-8")
-    # Single-byte Western codecs often tie (cp1250 vs cp1252 on French text, say): among
-    # equally good candidates take windows-1252, the legacy default browsers fall back to.
+    # Single-byte codecs often fit equally well (cp1250, cp775 and cp1252 all decode French
+    # text without a mess): among the candidates with the least mess, take windows-1252, the
+    # legacy default browsers fall back to, else the library's best.
+    least = min(match.chaos for match in matches)
     for match in matches:
-        tied = (match.chaos, match.coherence) == (best.chaos, best.coherence)
-        if tied and "cp1252" in (match.encoding, *match.could_be_from_charset):
-            return str(match), "cp1252"
+        if match.chaos == least and "cp1252" in (match.encoding, *match.could_be_from_charset):
+            return data.decode("cp1252"), "cp1252"
     return str(best), best.encoding
 
 

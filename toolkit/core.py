@@ -1,0 +1,261 @@
+"""The main job: read → clean → summarise → tag → write, for a folder of articles.
+
+``run_folder`` processes every article of a folder, writing ``summaries.jsonl`` (one record
+per article), ``errors.jsonl`` (one line per file or record that failed), ``digest.md`` and
+``run.json`` into the output folder. With ``resume`` it keeps the records of a previous,
+possibly interrupted, run whose input and settings are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .clean import CleanOptions, clean
+from .read import DEFAULT_MAX_BYTES, Document, ReadFailure, read_folder
+from .write import Journal, atomic_write_text, load_records, render_digest
+
+if TYPE_CHECKING:
+    from .summarize import Summarizer
+    from .tag import Tagger
+
+__all__ = ["RunOptions", "RunReport", "process", "run_folder", "settings_of"]
+
+RESULTS = "summaries.jsonl"
+ERRORS = "errors.jsonl"
+DIGEST = "digest.md"
+RUNINFO = "run.json"
+
+
+@dataclass
+class RunOptions:
+    """Options of a folder run.
+
+    Attributes:
+        resume: keep finished records of an earlier run with the same input and settings.
+        max_bytes: files larger than this are refused.
+        clean: cleaning options.
+        progress: show a progress bar on stderr.
+    """
+
+    resume: bool = False
+    max_bytes: int = DEFAULT_MAX_BYTES
+    clean: CleanOptions = field(default_factory=CleanOptions)
+    progress: bool = True
+
+
+@dataclass
+class RunReport:
+    """What a run did."""
+
+    output: Path
+    processed: int = 0
+    resumed: int = 0
+    failures: list[ReadFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no file or record failed."""
+        return not self.failures
+
+
+def settings_of(summarizer: Summarizer, tagger: Tagger | None, options: RunOptions) -> dict:
+    """Everything that changes the output for a given input: models, templates, options."""
+    return {
+        "toolkit": __version__,
+        "summarizer": {
+            "model": summarizer.model_name,
+            "resolved": summarizer.resolved,
+            "kind": summarizer.kind,
+            "template": summarizer.template,
+            "template_sha256": summarizer.template_sha256,
+            "options": asdict(summarizer.options),
+        },
+        "tagger": None
+        if tagger is None
+        else {
+            "backend": tagger.backend,
+            "model": tagger.model_name,
+            "labels_sha256": tagger.labels_sha256,
+            "template_sha256": tagger.template_sha256,
+            "options": asdict(tagger.options),
+        },
+        "clean": asdict(options.clean),
+    }
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def process(
+    doc: Document,
+    summarizer: Summarizer,
+    tagger: Tagger | None,
+    clean_options: CleanOptions | None = None,
+) -> dict[str, Any]:
+    """Clean, summarise and tag one document into an output record.
+
+    Raises:
+        ValueError: nothing is left of the article after cleaning.
+    """
+    t0 = time.perf_counter()
+    cleaned = clean(doc.content, doc.fmt, title=doc.title, url=doc.url, options=clean_options)
+    t1 = time.perf_counter()
+    if not cleaned.text.strip():
+        raise ValueError("no article text left after cleaning (all of it looked like boilerplate)")
+    summary = summarizer.summarise(cleaned.text, cleaned.title)
+    t2 = time.perf_counter()
+    tagging = tagger(cleaned.text) if tagger is not None else None
+    t3 = time.perf_counter()
+    warnings = list(summary.warnings)
+    if cleaned.truncated:
+        warnings.append("the source article ends mid-sentence (truncated)")
+    return {
+        "id": doc.id,
+        "source": doc.source,
+        "title": cleaned.title,
+        "byline": cleaned.byline,
+        "date": cleaned.date,
+        "language": cleaned.language,
+        "url": doc.url,
+        "encoding": doc.encoding,
+        "text": cleaned.text,
+        "cleaning": cleaned.report(),
+        "summary": summary.text,
+        "summary_info": {
+            "chunks": summary.chunks,
+            "rounds": summary.rounds,
+            "input_tokens": summary.input_tokens,
+        },
+        "topics": [asdict(t) for t in tagging.topics] if tagging else [],
+        "topic_scores": [asdict(t) for t in tagging.scores] if tagging else [],
+        "models": {
+            "summarizer": summarizer.model_name,
+            "tagger": f"{tagger.backend}:{tagger.model_name}" if tagger else None,
+        },
+        "template": {"name": summarizer.template, "sha256": summarizer.template_sha256},
+        "timing": {
+            "clean_s": round(t1 - t0, 4),
+            "summarise_s": round(t2 - t1, 4),
+            "tag_s": round(t3 - t2, 4),
+        },
+        "warnings": warnings,
+    }
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_folder(
+    input_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    summarizer: Summarizer | None = None,
+    tagger: Tagger | None = None,
+    options: RunOptions | None = None,
+) -> RunReport:
+    """Clean, summarise and tag every article below ``input_dir``; write results to ``output_dir``.
+
+    Args:
+        input_dir: a folder of articles (searched recursively) or one file.
+        output_dir: where ``summaries.jsonl``, ``errors.jsonl``, ``digest.md`` and ``run.json``
+            go; created if needed. Input files are never modified.
+        summarizer: default: ``Summarizer()`` (the embedded default model).
+        tagger: default: ``Tagger()`` (embedding backend, default taxonomy).
+        options: run options.
+
+    Returns:
+        A report; ``report.ok`` is False when any file or record failed (each failure was
+        printed on stderr as one line naming the file and the reason).
+    """
+    from tqdm.auto import tqdm
+
+    opts = options or RunOptions()
+    src, out = Path(input_dir), Path(output_dir)
+    if not src.exists():
+        raise FileNotFoundError(f"input {src} does not exist")
+    if summarizer is None:
+        from .summarize import Summarizer
+
+        summarizer = Summarizer()
+    if tagger is None:
+        from .tag import Tagger
+
+        tagger = Tagger()
+    settings = settings_of(summarizer, tagger, opts)
+    settings_sha = _digest(settings)
+    out.mkdir(parents=True, exist_ok=True)
+    journal_path = out / (RESULTS + ".part")
+
+    previous: dict[tuple[str, str], dict[str, Any]] = {}
+    if opts.resume:
+        for rec in load_records(out / RESULTS) + load_records(journal_path):
+            if rec.get("settings_sha256") == settings_sha:
+                previous[(rec["id"], rec.get("content_sha256", ""))] = rec
+    elif (out / RESULTS).exists() or journal_path.exists():
+        _say(f"note: starting afresh in {out}; use --resume to keep finished articles")
+
+    report = RunReport(output=out)
+    failures: list[dict[str, str]] = []
+    records: list[dict[str, Any]] = []
+    items = list(read_folder(src, opts.max_bytes))
+    journal = Journal(journal_path)
+    try:
+        bar = tqdm(items, desc="articles", unit="article", disable=not opts.progress)
+        for item in bar:
+            if isinstance(item, ReadFailure):
+                report.failures.append(item)
+                failures.append({"source": item.source, "reason": item.reason})
+                _say(f"error: {item}")
+                continue
+            bar.set_postfix_str(item.source[-40:], refresh=False)
+            done = previous.get((item.id, item.sha256))
+            if done is not None:
+                record = done
+                report.resumed += 1
+            else:
+                try:
+                    record = process(item, summarizer, tagger, opts.clean)
+                except Exception as err:  # one bad article must not stop the run
+                    failure = ReadFailure(item.source, f"{type(err).__name__}: {err}")
+                    report.failures.append(failure)
+                    failures.append({"source": failure.source, "reason": failure.reason})
+                    _say(f"error: {failure}")
+                    continue
+                record["content_sha256"] = item.sha256
+                record["settings_sha256"] = settings_sha
+                report.processed += 1
+            journal.write(record)
+            records.append(record)
+    finally:
+        journal.close()
+    journal.commit(out / RESULTS)
+    atomic_write_text(
+        out / ERRORS, "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in failures)
+    )
+    header = {
+        "input": str(src),
+        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "summarizer": summarizer.model_name,
+        "tagger": f"{tagger.backend}:{tagger.model_name}",
+    }
+    atomic_write_text(out / DIGEST, render_digest(records, failures, header))
+    info = {
+        **header,
+        "settings": settings,
+        "settings_sha256": settings_sha,
+        "processed": report.processed,
+        "resumed": report.resumed,
+        "failed": len(report.failures),
+    }
+    atomic_write_text(out / RUNINFO, json.dumps(info, indent=2, default=str) + "\n")
+    return report
