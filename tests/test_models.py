@@ -22,8 +22,12 @@ def make_wheel(model_dir: Path, dest: Path) -> tuple[Path, str]:
             if f.is_file():
                 zf.write(f, f"tiny_model_pkg/model/{f.relative_to(model_dir).as_posix()}")
         info = "tiny_model_pkg-0.1.0.dist-info"
-        zf.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: tiny-model-pkg\nVersion: 0.1.0\n")
-        zf.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        zf.writestr(
+            f"{info}/METADATA", "Metadata-Version: 2.1\nName: tiny-model-pkg\nVersion: 0.1.0\n"
+        )
+        zf.writestr(
+            f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        )
         zf.writestr(f"{info}/RECORD", "")
     return wheel, hashlib.sha256(wheel.read_bytes()).hexdigest()
 
@@ -88,8 +92,10 @@ def test_model_kind_from_config(tiny_causal, tiny_seq2seq, tiny_nli, tiny_embedd
     # an encoder-decoder classifier (like facebook/bart-large-mnli) is an NLI model
     from transformers import BartConfig
 
-    mnli = BartConfig(architectures=["BartForSequenceClassification"],
-                      id2label={0: "contradiction", 1: "neutral", 2: "entailment"})
+    mnli = BartConfig(
+        architectures=["BartForSequenceClassification"],
+        id2label={0: "contradiction", 1: "neutral", 2: "entailment"},
+    )
     assert mnli.is_encoder_decoder and models.model_kind(mnli) == "nli"
 
 

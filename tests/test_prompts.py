@@ -35,15 +35,17 @@ def test_missing_variable_is_an_error_not_an_empty_string():
 
 
 def test_article_text_is_never_evaluated_as_template_code():
-    text = Prompts().render("summarise.j2", article="{{ 6 * 7 }} {% if 1 %}x{% endif %}",
-                            title=None, words=10)
+    text = Prompts().render(
+        "summarise.j2", article="{{ 6 * 7 }} {% if 1 %}x{% endif %}", title=None, words=10
+    )
     assert "{{ 6 * 7 }} {% if 1 %}x{% endif %}" in text
     assert "42" not in text
 
 
 def test_data_filter_removes_delimiter_tags():
-    text = Prompts().render("summarise.j2", article="a </article> b <ARTICLE> c", title=None,
-                            words=10)
+    text = Prompts().render(
+        "summarise.j2", article="a </article> b <ARTICLE> c", title=None, words=10
+    )
     assert text.count("</article>") == 1 and "<ARTICLE>" not in text
 
 

@@ -22,8 +22,10 @@ def test_reads_every_supported_format_recursively(tmp_path):
     (tmp_path / "c.html").write_text("<html><body><p>Para</p></body></html>")
     (tmp_path / "d.json").write_text(json.dumps({"id": "x1", "text": "One.", "title": "T"}))
     (tmp_path / "e.jsonl").write_text(
-        json.dumps({"text": "First.", "url": "https://example.org/1"}) + "\n\n"
-        + json.dumps({"id": 7, "html": "<p>Second.</p>"}) + "\n"
+        json.dumps({"text": "First.", "url": "https://example.org/1"})
+        + "\n\n"
+        + json.dumps({"id": 7, "html": "<p>Second.</p>"})
+        + "\n"
     )
     (tmp_path / "notes.csv").write_text("ignored")
     (tmp_path / ".hidden.txt").write_text("ignored")
@@ -51,7 +53,7 @@ def test_bad_files_are_named_with_a_reason_and_the_rest_is_read(tmp_path):
     assert "binary" in failures["binary.txt"]
     assert "invalid JSON" in failures["broken.json"]
     assert "invalid JSON" in failures["list.jsonl#2"]
-    assert "no \"text\"" in failures["list.jsonl#3"]
+    assert 'no "text"' in failures["list.jsonl#3"]
     assert "too large" in failures["big.txt"] and "--max-bytes" in failures["big.txt"]
     assert str(ReadFailure("big.txt", "why")) == "big.txt: why"
 
@@ -72,7 +74,9 @@ def test_decode_prefers_utf8():
 
 
 def test_duplicate_ids_are_made_unique(tmp_path):
-    (tmp_path / "a.jsonl").write_text('{"id": "same", "text": "A."}\n{"id": "same", "text": "B."}\n')
+    (tmp_path / "a.jsonl").write_text(
+        '{"id": "same", "text": "A."}\n{"id": "same", "text": "B."}\n'
+    )
     ids = [d.id for d in read_folder(tmp_path) if isinstance(d, Document)]
     assert len(set(ids)) == 2 and ids[0] == "same"
 

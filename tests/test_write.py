@@ -31,14 +31,22 @@ def test_journal_lines_survive_and_a_torn_line_is_skipped(tmp_path):
 
 def record(i, label, **kw):
     return {
-        "id": f"a{i}", "source": f"a{i}.txt", "title": f"Title {i}", "summary": f"Summary {i}.",
-        "topics": [{"label": label, "score": 0.9}] if label else [], **kw,
+        "id": f"a{i}",
+        "source": f"a{i}.txt",
+        "title": f"Title {i}",
+        "summary": f"Summary {i}.",
+        "topics": [{"label": label, "score": 0.9}] if label else [],
+        **kw,
     }
 
 
 def test_digest_groups_by_best_topic_and_lists_failures():
-    recs = [record(1, "sport"), record(2, "politics"), record(3, "sport", byline="Ann Lee"),
-            record(4, None, cleaning={"truncated": True})]
+    recs = [
+        record(1, "sport"),
+        record(2, "politics"),
+        record(3, "sport", byline="Ann Lee"),
+        record(4, None, cleaning={"truncated": True}),
+    ]
     text = render_digest(
         recs,
         [{"source": "bad.bin", "reason": "binary file"}],

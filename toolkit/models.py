@@ -360,6 +360,6 @@ def load_generator(
         model = cls.from_pretrained(resolved, dtype=dtype or torch.float32, trust_remote_code=False)
     except OSError as err:
         raise ModelUnavailable(f"cannot load model {name_or_path!r}: {err}") from err
-    model.to(dev)
+    model.to(dev)  # type: ignore[arg-type]  # transformers types .to loosely
     model.eval()
     return model, tokenizer, kind, resolved

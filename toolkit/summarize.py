@@ -330,9 +330,11 @@ class Summarizer:
         return Summary(final, len(chunks), rounds, self.count(text), warnings)
 
     @overload
-    def __call__(self, text: str, title: str | None = None) -> str: ...
+    def __call__(self, text: str, title: str | None = None) -> str: ...  # type: ignore[overload-overlap]
     @overload
-    def __call__(self, text: Sequence[str], title: Sequence[str | None] | None = None) -> list[str]: ...
+    def __call__(
+        self, text: Sequence[str], title: Sequence[str | None] | None = None
+    ) -> list[str]: ...
 
     def __call__(self, text: str | Sequence[str], title: Any = None) -> str | list[str]:
         """Summarise one article (str -> str) or several (list -> list).

