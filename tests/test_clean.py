@@ -862,8 +862,12 @@ def test_html_options_are_passed_to_trafilatura(precision: bool) -> None:
     assert result.paragraphs[0] == BODY[0]
 
 
-def test_html_fallback_without_trafilatura(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(clean_module, "_load_trafilatura", lambda: None)
+def test_html_fallback_when_trafilatura_finds_no_main_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import trafilatura
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", lambda *a, **k: None)
     result = clean(HTML_PAGE, "html")
     assert result.paragraphs == BODY_WITH_HEADING
     assert result.title == "Old town to get new water pipes"

@@ -1689,44 +1689,37 @@ def _fallback_html_text(content: str) -> tuple[str, dict[str, str | None]]:
     return "\n\n".join(lines), meta
 
 
-def _load_trafilatura() -> Any:
-    """The trafilatura module, or None when it cannot be imported."""
-    try:
-        import trafilatura
-    except Exception:  # noqa: BLE001 - a broken install must not break cleaning
-        return None
-    return trafilatura
-
-
 def _extract_html(content: str, url: str | None, options: CleanOptions) -> tuple[str, dict]:
-    """Main text (Markdown-ish) and metadata of a page, by trafilatura when it works."""
-    trafilatura = _load_trafilatura()
-    if trafilatura is not None:
-        try:
-            doc = trafilatura.bare_extraction(
-                content,
-                url=url,
-                with_metadata=True,
-                include_formatting=True,
-                include_comments=options.include_comments,
-                include_tables=options.include_tables,
-                include_images=False,
-                include_links=False,
-                favor_precision=options.favor_precision,
-                favor_recall=options.favor_recall,
-                # no guessing from copyright years or "today": only dates the page states
-                date_extraction_params={"extensive_search": False, "original_date": True},
-                output_format="python",
-            )
-        except Exception:  # noqa: BLE001 - trafilatura raising is a failed extraction
-            doc = None
-        if doc is not None and (getattr(doc, "text", None) or "").strip():
-            meta = {
-                "title": getattr(doc, "title", None),
-                "author": getattr(doc, "author", None),
-                "date": getattr(doc, "date", None),
-            }
-            return doc.text, meta
+    """Main text (Markdown-ish) and metadata of a page, by trafilatura; the simple extractor
+    only when trafilatura finds no main text on the page. A broken trafilatura install raises
+    (it is a core dependency), rather than quietly giving worse extraction."""
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(
+            content,
+            url=url,
+            with_metadata=True,
+            include_formatting=True,
+            include_comments=options.include_comments,
+            include_tables=options.include_tables,
+            include_images=False,
+            include_links=False,
+            favor_precision=options.favor_precision,
+            favor_recall=options.favor_recall,
+            # no guessing from copyright years or "today": only dates the page states
+            date_extraction_params={"extensive_search": False, "original_date": True},
+            output_format="python",
+        )
+    except Exception:  # noqa: BLE001 - trafilatura raising is a failed extraction
+        doc = None
+    if doc is not None and (getattr(doc, "text", None) or "").strip():
+        meta = {
+            "title": getattr(doc, "title", None),
+            "author": getattr(doc, "author", None),
+            "date": getattr(doc, "date", None),
+        }
+        return doc.text, meta
     return _fallback_html_text(content)
 
 
@@ -1843,7 +1836,7 @@ def clean(
         options: cleaning options (defaults when None).
 
     Returns:
-        The cleaned article. Never raises: odd input gives an empty or untouched body.
+        The cleaned article; empty input gives an empty body.
     """
     options = options or CleanOptions()
     title = " ".join(title.split()) if isinstance(title, str) and title.strip() else None
@@ -1851,21 +1844,12 @@ def clean(
     kind = _FORMATS.get(str(fmt).lower().strip(". "), "auto" if fmt == "auto" else "text")
     if kind == "auto":
         kind = "html" if _HTML_SNIFF_RE.match(raw[:500]) else "text"
-    try:
-        if kind == "html":
-            return _clean_html(raw, title=title, url=url, options=options)
-        return _clean_plain(
-            _normalize(raw),
-            markdown=kind == "markdown",
-            title=title,
-            options=options,
-            chars_in=len(raw),
-        )
-    except Exception:  # noqa: BLE001 - last resort: cleaning must never break a run
-        text = _normalize(_HTML_TAG_RE.sub(" ", raw) if kind == "html" else raw)
-        paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
-        return CleanedArticle(
-            text="\n\n".join(" ".join(p.split()) for p in paragraphs),
-            title=title,
-            chars_in=len(raw),
-        )
+    if kind == "html":
+        return _clean_html(raw, title=title, url=url, options=options)
+    return _clean_plain(
+        _normalize(raw),
+        markdown=kind == "markdown",
+        title=title,
+        options=options,
+        chars_in=len(raw),
+    )
