@@ -1696,7 +1696,7 @@ def _extract_html(content: str, url: str | None, options: CleanOptions) -> tuple
     import trafilatura
 
     try:
-        doc = trafilatura.bare_extraction(
+        doc: Any = trafilatura.bare_extraction(
             content,
             url=url,
             with_metadata=True,
@@ -1719,7 +1719,7 @@ def _extract_html(content: str, url: str | None, options: CleanOptions) -> tuple
             "author": getattr(doc, "author", None),
             "date": getattr(doc, "date", None),
         }
-        return doc.text, meta
+        return str(doc.text), meta
     return _fallback_html_text(content)
 
 
