@@ -46,6 +46,24 @@ def test_tidy_cuts_an_unfinished_last_sentence_and_a_summary_label():
     assert text == "The council approved the bridge."
     assert warnings and "unfinished" in warnings[0]
     assert tidy("  A full sentence.  ") == ("A full sentence.", [])
+    echoed = (
+        "A one-sentence summary of this news article: A one sentence summary of the article: X."
+    )
+    assert tidy(echoed) == ("X.", [])
+
+
+def test_summary_no_repeat_ngram_ignores_the_prompt():
+    import torch
+
+    from toolkit.summarize import SummaryNoRepeatNGram
+
+    prompt = [5, 6, 7, 5, 6]  # the prompt repeats "5 6": that must not ban anything
+    proc = SummaryNoRepeatNGram(3, prompt_length=len(prompt))
+    scores = proc(torch.tensor([prompt + [1, 2, 3, 1, 2]]), torch.zeros(1, 10))
+    assert scores[0, 3] == -float("inf")  # "1 2 3" would repeat inside the summary
+    assert (scores[0, [0, 1, 2, 4, 5, 6, 7, 8, 9]] == 0).all()
+    scores = proc(torch.tensor([prompt + [5, 6]]), torch.zeros(1, 10))
+    assert (scores == 0).all()  # "5 6 7" is in the prompt only: copying it stays allowed
 
 
 def opts(**kw) -> SummaryOptions:

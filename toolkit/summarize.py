@@ -19,7 +19,11 @@ from .prompts import Prompts
 __all__ = ["Summary", "SummaryOptions", "Summarizer", "split_into_chunks"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
-_LEAD_LABEL = re.compile(r"^\s*(summary|résumé|zusammenfassung|resumen)\s*:\s*", re.IGNORECASE)
+_LEAD_LABEL = re.compile(
+    r"^\s*((here is |here's )?(a |an |the )?(one[- ]sentence |short |brief )?"
+    r"(summary|résumé|zusammenfassung|resumen)( of (this|the) (news )?(article|text))?\s*:\s*)+",
+    re.IGNORECASE,
+)
 _FINAL = re.compile(r"[.!?…][\"'”’)\]]*$")
 
 
@@ -38,9 +42,9 @@ class SummaryOptions:
         repetition_penalty: >1 discourages repeating tokens. Off by default: for decoder-only
             models it also penalises the prompt's tokens, i.e. copying names and numbers from
             the article, which makes summaries less faithful.
-        no_repeat_ngram_size: forbid repeating n-grams of this size (0 = off). Off by default
-            for the same reason (it bans n-grams of the article itself) and because it is slow
-            on long prompts.
+        no_repeat_ngram_size: forbid an n-gram of this size twice *within the summary* (0 =
+            off); it stops loops without banning phrases copied from the article (unlike
+            transformers' own option, which for decoder-only models also counts the prompt).
         max_input_tokens: cap on article tokens per model call, below the model's context;
             small models summarise shorter inputs better and faster. None = the full context.
     """
@@ -49,10 +53,10 @@ class SummaryOptions:
     system_template: str = "summarise_system.j2"
     combine_template: str | None = None
     words: int = 40
-    max_new_tokens: int = 80
+    max_new_tokens: int = 60
     num_beams: int = 1
     repetition_penalty: float = 1.0
-    no_repeat_ngram_size: int = 0
+    no_repeat_ngram_size: int = 3
     max_input_tokens: int | None = 1536
 
 
@@ -147,6 +151,34 @@ def tidy(text: str) -> tuple[str, list[str]]:
         else:
             warnings.append("summary ends without sentence punctuation (token limit?)")
     return text, warnings
+
+
+class SummaryNoRepeatNGram:
+    """Logits processor: no n-gram twice in the generated text; the prompt does not count.
+
+    Args:
+        size: the n-gram size.
+        prompt_length: the number of prompt tokens at the start of ``input_ids``.
+    """
+
+    def __init__(self, size: int, prompt_length: int) -> None:
+        self.size = size
+        self.prompt_length = prompt_length
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        n = self.size
+        for row, ids in enumerate(input_ids[:, self.prompt_length :].tolist()):
+            if len(ids) < n:
+                continue
+            prefix = tuple(ids[len(ids) - n + 1 :])
+            banned = {
+                ids[i + n - 1]
+                for i in range(len(ids) - n + 1)
+                if tuple(ids[i : i + n - 1]) == prefix
+            }
+            if banned:
+                scores[row, list(banned)] = -float("inf")
+        return scores
 
 
 def context_length(model: Any, tokenizer: Any) -> int:
@@ -270,6 +302,16 @@ class Summarizer:
         pad = self.tokenizer.pad_token_id
         if pad is None:
             pad = self.tokenizer.eos_token_id
+        extra: dict[str, Any] = {}
+        if o.no_repeat_ngram_size and self.kind == "causal":
+            from transformers import LogitsProcessorList
+
+            prompt_length = int(inputs["input_ids"].shape[-1])
+            extra["logits_processor"] = LogitsProcessorList(
+                [SummaryNoRepeatNGram(o.no_repeat_ngram_size, prompt_length)]
+            )
+        elif o.no_repeat_ngram_size:  # seq2seq: the decoder sees only the summary
+            extra["no_repeat_ngram_size"] = o.no_repeat_ngram_size
         with torch.inference_mode():
             out = self.model.generate(
                 **inputs,
@@ -277,8 +319,8 @@ class Summarizer:
                 num_beams=o.num_beams,
                 do_sample=False,
                 repetition_penalty=o.repetition_penalty,
-                no_repeat_ngram_size=o.no_repeat_ngram_size,
                 pad_token_id=pad,
+                **extra,
             )
         new = out[0][inputs["input_ids"].shape[-1] :] if self.kind == "causal" else out[0]
         return str(self.tokenizer.decode(new, skip_special_tokens=True))
