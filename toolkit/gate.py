@@ -1,0 +1,176 @@
+"""The eval gate: a fixed slice of each suite must score at least its pinned floor.
+
+``python -m toolkit.gate`` (run by ``make test``) evaluates, for every suite in
+``eval/floors.toml``, the first ``limit`` examples of its split with the listed models and the
+baselines, prints each score beside its floor, and exits 1 when a score falls below its floor
+or a lower-is-better score (hallucination) rises above its ceiling. The data slice is pinned by
+its sha256, so a change of data cannot pass for a change of quality.
+
+``--update`` writes the new scores as floors and ceilings, but only where they are better;
+lowering a floor (or raising a ceiling) needs ``--allow-lower`` as well, on purpose.
+A tolerance (``TOLERANCE``) below each measured score absorbs float noise between machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TOLERANCE", "check", "main", "merge", "read_floors", "render_floors"]
+
+TOLERANCE = 0.005
+DEFAULT_FLOORS = Path(__file__).resolve().parents[1] / "eval" / "floors.toml"
+
+
+def read_floors(path: Path) -> dict[str, Any]:
+    """Parse the floors file: ``{suite: {limit, data_sha256, models, floors, ceilings}}``."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    with path.open("rb") as fh:
+        return dict(tomllib.load(fh))
+
+
+def render_floors(spec: dict[str, Any]) -> str:
+    """TOML text of a floors spec (the inverse of :func:`read_floors`)."""
+    lines = [
+        "# The eval gate (python -m toolkit.gate, run by `make test`): the first `limit`",
+        "# examples of each suite must score at least these floors (ceilings: lower is better).",
+        "# Written by `python -m toolkit.gate --update`; lowering needs --allow-lower.",
+    ]
+    for suite, s in spec.items():
+        lines += ["", f"[{suite}]", f"limit = {s['limit']}"]
+        if s.get("data_sha256"):
+            lines.append(f'data_sha256 = "{s["data_sha256"]}"')
+        lines.append("models = [" + ", ".join(f'"{m}"' for m in s.get("models", [])) + "]")
+        for table in ("floors", "ceilings"):
+            if s.get(table):
+                lines += ["", f"[{suite}.{table}]"]
+                lines += [f'"{k}" = {v:.4f}' for k, v in sorted(s[table].items())]
+    return "\n".join(lines) + "\n"
+
+
+def measured_scores(report: dict[str, Any]) -> dict[str, float]:
+    """``"system:metric" -> mean`` for every aggregate with a mean."""
+    out = {}
+    for system, data in report["systems"].items():
+        for metric, agg in data["aggregate"].items():
+            if isinstance(agg, dict) and "mean" in agg:
+                out[f"{system}:{metric}"] = float(agg["mean"])
+    return out
+
+
+def check(
+    scores: dict[str, float], floors: dict[str, float], ceilings: dict[str, float]
+) -> list[str]:
+    """The regressions: a line for each floor not reached and each ceiling exceeded."""
+    failures = []
+    for key, floor in floors.items():
+        value = scores.get(key)
+        if value is None or value < floor:
+            failures.append(f"{key}: {value} < floor {floor:.4f}")
+    for key, ceiling in ceilings.items():
+        value = scores.get(key)
+        if value is None or value > ceiling:
+            failures.append(f"{key}: {value} > ceiling {ceiling:.4f}")
+    return failures
+
+
+def merge(
+    old: dict[str, float], scores: dict[str, float], keys: list[str], *, lower_is_better: bool,
+    allow_lower: bool,
+) -> tuple[dict[str, float], list[str]]:  # fmt: skip
+    """New floors (or ceilings) from measured scores; refused changes in the other direction.
+
+    Returns:
+        (new values, lines about the changes that need --allow-lower and were not made)
+    """
+    new, refused = dict(old), []
+    for key in keys:
+        if key not in scores:
+            continue
+        if lower_is_better:
+            value = math.ceil((scores[key] + TOLERANCE) * 10_000) / 10_000
+            worse = key in old and value > old[key]
+        else:
+            value = max(0.0, math.floor((scores[key] - TOLERANCE) * 10_000) / 10_000)
+            worse = key in old and value < old[key]
+        if worse and not allow_lower:
+            refused.append(f"{key}: {old[key]:.4f} -> {value:.4f} needs --allow-lower")
+            continue
+        new[key] = value
+    return new, refused
+
+
+LOWER_IS_BETTER = ("hallucination_micro", "hallucination_rate", "novel_2grams")
+GATED = ("rouge2_f", "rougeLsum_f", "bertscore_f", "hallucination_micro", "accuracy", "macro_f1")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the gate; the exit status is 1 on any regression."""
+    from .evaluate import EvalOptions, evaluate_suite
+    from .suites import load_suite
+
+    parser = argparse.ArgumentParser(prog="python -m toolkit.gate", description=__doc__)
+    parser.add_argument("--floors", type=Path, default=DEFAULT_FLOORS)
+    parser.add_argument("--update", action="store_true", help="raise floors to the new scores")
+    parser.add_argument("--allow-lower", action="store_true", help="with --update: also lower")
+    parser.add_argument("--suite", action="append", help="only these suites")
+    parser.add_argument("--cache-dir")
+    args = parser.parse_args(argv)
+
+    spec = read_floors(args.floors)
+    failed: list[str] = []
+    for name, s in spec.items():
+        if args.suite and name not in args.suite:
+            continue
+        suite = load_suite(name)
+        options = EvalOptions(
+            models=list(s.get("models", [])),  # [] = baselines only
+            limit=int(s["limit"]),
+            bootstrap=200,
+            progress=False,
+            cache=args.cache_dir,
+        )
+        report = evaluate_suite(suite, options)
+        scores = measured_scores(report)
+        sha = report["dataset"]["sha256"]
+        print(f"{name}: {report['dataset']['rows']} examples, data {sha[:12]}")
+        if s.get("data_sha256") and s["data_sha256"] != sha and not args.allow_lower:
+            failed.append(f"{name}: the gate slice changed ({s['data_sha256'][:12]} -> {sha[:12]})")
+        floors, ceilings = dict(s.get("floors", {})), dict(s.get("ceilings", {}))
+        for key in sorted(set(floors) | set(ceilings)):
+            bound = f"floor {floors[key]:.4f}" if key in floors else f"ceiling {ceilings[key]:.4f}"
+            print(f"  {key:42} {scores.get(key, float('nan')):.4f}  ({bound})")
+        failed += [f"{name}: {line}" for line in check(scores, floors, ceilings)]
+        if args.update:
+            keys = [k for k in scores if k.split(":", 1)[1] in GATED]
+            low = [k for k in keys if k.split(":", 1)[1] in LOWER_IS_BETTER]
+            high = [k for k in keys if k not in low]
+            s["floors"], refused = merge(
+                floors, scores, high, lower_is_better=False, allow_lower=args.allow_lower
+            )
+            s["ceilings"], refused2 = merge(
+                ceilings, scores, low, lower_is_better=True, allow_lower=args.allow_lower
+            )
+            s["data_sha256"] = sha
+            for line in refused + refused2:
+                print(f"  not changed: {line}")
+    if args.update:
+        from .write import atomic_write_text
+
+        atomic_write_text(args.floors, render_floors(spec))
+        print(f"wrote {args.floors}")
+        return 0
+    for line in failed:
+        print(f"REGRESSION {line}", file=sys.stderr)
+    print("eval gate:", "FAILED" if failed else "passed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
