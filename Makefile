@@ -24,8 +24,8 @@ demo: setup
 	  echo; cat $(DEMO_OUT)/digest.md; exit $$status
 
 lint: setup
-	$(BIN)/ruff check toolkit tests benchmarks
-	$(BIN)/ruff format --check toolkit tests benchmarks
+	$(BIN)/ruff check toolkit tests benchmarks eval
+	$(BIN)/ruff format --check toolkit tests benchmarks eval
 	$(BIN)/mypy
 
 unit: setup

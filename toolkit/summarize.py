@@ -15,10 +15,10 @@ from typing import Any, overload
 
 from .models import DEFAULT_SUMMARIZER, load_generator
 from .prompts import Prompts
+from .text import split_sentences
 
 __all__ = ["Summary", "SummaryOptions", "Summarizer", "split_into_chunks"]
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 _LEAD_LABEL = re.compile(
     r"^\s*((here is |here's )?(a |an |the )?(one[- ]sentence |short |brief )?"
     r"(summary|résumé|zusammenfassung|resumen)( of (this|the) (news )?(article|text))?\s*:\s*)+",
@@ -71,10 +71,6 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
 
 
-def _split_sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(text) if s.strip()]
-
-
 def _split_words(text: str, count: Callable[[str], int], budget: int) -> list[str]:
     pieces: list[str] = []
     current: list[str] = []
@@ -115,7 +111,7 @@ def split_into_chunks(text: str, count: Callable[[str], int], budget: int) -> li
         if count(para) <= budget:
             units.append(para)
             continue
-        for sentence in _split_sentences(para):
+        for sentence in split_sentences(para):
             if count(sentence) <= budget:
                 units.append(sentence)
             else:
@@ -143,7 +139,7 @@ def tidy(text: str) -> tuple[str, list[str]]:
     warnings: list[str] = []
     text = _LEAD_LABEL.sub("", " ".join(text.split())).strip().strip('"').strip()
     if text and not _FINAL.search(text):
-        sentences = _split_sentences(text)
+        sentences = split_sentences(text)
         complete = [s for s in sentences if _FINAL.search(s.strip())]
         if complete and len(complete) < len(sentences):
             text = " ".join(complete).strip()
