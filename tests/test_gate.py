@@ -53,7 +53,6 @@ def test_merge_of_ceilings_goes_the_other_way():
 def test_floors_file_round_trips(tmp_path):
     spec = {
         "news": {
-            "limit": 20,
             "data_sha256": "ab" * 32,
             "models": ["smollm2-135m"],
             "floors": {"lead-1:rouge2_f": 0.0512},

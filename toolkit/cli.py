@@ -1,4 +1,4 @@
-"""Command line: ``toolkit summarise``, ``toolkit fetch``, ``toolkit models``.
+"""Command line: ``toolkit summarise``, ``toolkit eval``, ``toolkit fetch``, ``toolkit models``.
 
 Exit status: 0 when every article was processed, 1 when some file or record failed (each is
 named on stderr with its reason), 2 for a usage or set-up error (message says what to do).
@@ -166,6 +166,114 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="score summaries or topic labels against references, beside baselines",
+        description="toolkit eval SUITE [--model M ...] | toolkit eval --predictions P "
+        "--references R | toolkit eval compare REPORT_A REPORT_B. A suite is a builtin name "
+        "(see --list) or a .toml file. Writes report.json, report.md and report.html.",
+    )
+    p.add_argument("args", nargs="*", metavar="SUITE | compare A B", help="what to evaluate")
+    p.add_argument("-o", "--output", help="report folder (default: eval-out/NAME)")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="a model to evaluate (repeatable): summariser preset/folder/hub id, or for topic "
+        "suites a tagger BACKEND[:MODEL] (default: the task's default model)",
+    )
+    p.add_argument("--limit", type=int, help="evaluate the first N examples only")
+    p.add_argument("--split", help="the split to evaluate (default: the suite's)")
+    p.add_argument("--no-baselines", action="store_true", help="skip the baselines")
+    p.add_argument("--bootstrap", type=int, default=1000, help="resamples (%(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap and random-baseline seed")
+    p.add_argument("--predictions", help="JSON lines {id, prediction} made elsewhere")
+    p.add_argument("--references", help="JSON lines {id, reference | label, text?}")
+    p.add_argument("--system-a", help="compare: the system of report A (default: its model)")
+    p.add_argument("--system-b", help="compare: the system of report B (default: its model)")
+    p.add_argument("--prompts", metavar="DIR", help="folder of your own templates")
+    p.add_argument("--device", help="cpu, cuda, mps or auto (default: auto)")
+    p.add_argument("--cache-dir", help="cache (default: $TOOLKIT_CACHE or ~/.cache)")
+    p.add_argument("--list", action="store_true", help="list the builtin suites")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_eval)
+
+
+def _load_report(path: str) -> dict:
+    import json
+    from pathlib import Path
+
+    file = Path(path)
+    file = file / "report.json" if file.is_dir() else file
+    if not file.is_file():
+        raise FileNotFoundError(f"{path}: no report.json there; give a report folder or file")
+    return dict(json.loads(file.read_text(encoding="utf-8")))
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .evaluate import EvalOptions, compare_reports, evaluate_suite, score_predictions
+    from .report import compare_markdown, markdown, write_report
+    from .suites import list_suites, load_suite
+
+    if args.list:
+        for name in list_suites():
+            suite = load_suite(name)
+            print(f"{name:18} {suite.task:8} {suite.description}")
+        return 0
+    options = EvalOptions(
+        models=args.model or None,
+        split=args.split,
+        limit=args.limit,
+        baselines=not args.no_baselines,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        prompts=args.prompts,
+        device=args.device,
+        cache=args.cache_dir,
+        progress=not args.no_progress,
+    )
+    if args.args[:1] == ["compare"]:
+        if len(args.args) != 3:
+            raise SystemExit("toolkit: error: usage: toolkit eval compare REPORT_A REPORT_B")
+        result = compare_reports(
+            _load_report(args.args[1]),
+            _load_report(args.args[2]),
+            args.system_a,
+            args.system_b,
+            n=args.bootstrap,
+            seed=args.seed,
+        )
+        text = compare_markdown(result)
+        if args.output:
+            import json
+
+            from .write import atomic_write_text
+
+            out = Path(args.output)
+            atomic_write_text(out / "compare.json", json.dumps(result, indent=1) + "\n")
+            atomic_write_text(out / "compare.md", text)
+        print(text)
+        return 0
+    if args.predictions or args.references:
+        if not (args.predictions and args.references):
+            raise SystemExit("toolkit: error: --predictions and --references go together")
+        report = score_predictions(Path(args.predictions), Path(args.references), options)
+        name = Path(args.predictions).stem
+    else:
+        if len(args.args) != 1:
+            raise SystemExit("toolkit: error: name one suite (toolkit eval --list shows them)")
+        suite = load_suite(args.args[0])
+        report = evaluate_suite(suite, options)
+        name = suite.name
+    paths = write_report(report, args.output or Path("eval-out") / name)
+    print(markdown(report))
+    print(f"report: {paths['md']} · {paths['html']} · {paths['json']}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``toolkit`` command."""
     parser = argparse.ArgumentParser(
@@ -176,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_summarise(sub)
     _add_fetch(sub)
     _add_models(sub)
+    _add_eval(sub)
     return parser
 
 
@@ -190,12 +299,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``toolkit`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     from .models import ModelUnavailable
+    from .registry import RegistryError
 
     _quiet_libraries()
 
     try:
         return int(args.func(args))
-    except (ModelUnavailable, FileNotFoundError, ValueError) as err:
+    except (ModelUnavailable, RegistryError, FileNotFoundError, ValueError) as err:
         print(f"toolkit: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,10 +1,11 @@
 """The eval gate: a fixed slice of each suite must score at least its pinned floor.
 
 ``python -m toolkit.gate`` (run by ``make test``) evaluates, for every suite in
-``eval/floors.toml``, the first ``limit`` examples of its split with the listed models and the
-baselines, prints each score beside its floor, and exits 1 when a score falls below its floor
-or a lower-is-better score (hallucination) rises above its ceiling. The data slice is pinned by
-its sha256, so a change of data cannot pass for a change of quality.
+``eval/floors.toml``, the first ``gate_limit`` examples of its split (set in the suite file)
+with the listed models and the baselines, prints each score beside its floor, and exits 1
+when a score falls below its floor or a lower-is-better score (hallucination) rises above its
+ceiling. The data slice is pinned by its sha256, so a change of data cannot pass for a change
+of quality.
 
 ``--update`` writes the new scores as floors and ceilings, but only where they are better;
 lowering a floor (or raising a ceiling) needs ``--allow-lower`` as well, on purpose.
@@ -26,7 +27,7 @@ DEFAULT_FLOORS = Path(__file__).resolve().parents[1] / "eval" / "floors.toml"
 
 
 def read_floors(path: Path) -> dict[str, Any]:
-    """Parse the floors file: ``{suite: {limit, data_sha256, models, floors, ceilings}}``."""
+    """Parse the floors file: ``{suite: {data_sha256, models, floors, ceilings}}``."""
     try:
         import tomllib
     except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -38,12 +39,13 @@ def read_floors(path: Path) -> dict[str, Any]:
 def render_floors(spec: dict[str, Any]) -> str:
     """TOML text of a floors spec (the inverse of :func:`read_floors`)."""
     lines = [
-        "# The eval gate (python -m toolkit.gate, run by `make test`): the first `limit`",
-        "# examples of each suite must score at least these floors (ceilings: lower is better).",
+        "# The eval gate (python -m toolkit.gate, run by `make test`): the first `gate_limit`",
+        "# examples of each suite (see its file) must reach these floors; ceilings: lower is",
+        "# better. The slice is pinned by its data sha256.",
         "# Written by `python -m toolkit.gate --update`; lowering needs --allow-lower.",
     ]
     for suite, s in spec.items():
-        lines += ["", f"[{suite}]", f"limit = {s['limit']}"]
+        lines += ["", f"[{suite}]"]
         if s.get("data_sha256"):
             lines.append(f'data_sha256 = "{s["data_sha256"]}"')
         lines.append("models = [" + ", ".join(f'"{m}"' for m in s.get("models", [])) + "]")
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         suite = load_suite(name)
         options = EvalOptions(
             models=list(s.get("models", [])),  # [] = baselines only
-            limit=int(s["limit"]),
+            limit=suite.gate_limit,
             bootstrap=200,
             progress=False,
             cache=args.cache_dir,
