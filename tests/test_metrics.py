@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.tiny_models import build_bert
 from toolkit import metrics
 from toolkit.metrics import (
     ROUGE_TYPES,
@@ -423,34 +424,6 @@ def test_paired_bootstrap() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _tiny_bert(path: Path, *, safetensors: bool = True) -> Path:
-    import torch
-    from transformers import BertConfig, BertModel
-
-    from tests.tiny_models import tiny_tokenizer
-
-    torch.manual_seed(0)
-    tok = tiny_tokenizer(model_max_length=128)
-    config = BertConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        max_position_embeddings=128,
-        pad_token_id=tok.pad_token_id,
-    )
-    model = BertModel(config)
-    if safetensors:
-        model.save_pretrained(path)
-    else:  # a pickled checkpoint, as old hub folders have
-        path.mkdir(parents=True)
-        config.save_pretrained(path)
-        torch.save(model.state_dict(), path / "pytorch_model.bin")
-    tok.save_pretrained(path)
-    return path
-
-
 def test_bertscore_loads_safetensors_without_remote_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -464,7 +437,7 @@ def test_bertscore_loads_safetensors_without_remote_code(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(transformers.AutoModel, "from_pretrained", spy)
-    folder = _tiny_bert(tmp_path / "bert")
+    folder = build_bert(tmp_path / "bert")
     scores = bertscore(["a new bridge", ""], ["a new bridge", "x"], model=str(folder), num_layers=1)
     assert calls and calls[0]["use_safetensors"] is True
     assert calls[0]["trust_remote_code"] is False
@@ -478,7 +451,7 @@ def test_bertscore_loads_safetensors_without_remote_code(
 
 
 def test_bertscore_refuses_pickled_weights(tmp_path: Path) -> None:
-    folder = _tiny_bert(tmp_path / "bert-bin", safetensors=False)
+    folder = build_bert(tmp_path / "bert-bin", safetensors=False)
     assert not list(folder.glob("*.safetensors"))
     with pytest.raises(ModelUnavailable, match="safetensors"):
         bertscore(["a"], ["b"], model=str(folder), num_layers=1)

@@ -131,10 +131,9 @@ def build_nli(path: Path) -> Path:
     return path
 
 
-def build_sentence_transformer(path: Path) -> Path:
-    """A 2-layer BERT encoder with mean pooling, saved as a sentence-transformers folder."""
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers import models as st_models
+def build_bert(path: Path, *, safetensors: bool = True) -> Path:
+    """A 2-layer BERT encoder (no head); ``safetensors=False`` saves a pickled checkpoint,
+    as old hub folders have."""
     from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
@@ -148,9 +147,23 @@ def build_sentence_transformer(path: Path) -> Path:
         max_position_embeddings=128,
         pad_token_id=tok.pad_token_id,
     )
-    base = path.parent / (path.name + "-base")
-    BertModel(config).save_pretrained(base)
-    tok.save_pretrained(base)
+    model = BertModel(config)
+    if safetensors:
+        model.save_pretrained(path)
+    else:
+        path.mkdir(parents=True)
+        config.save_pretrained(path)
+        torch.save(model.state_dict(), path / "pytorch_model.bin")
+    tok.save_pretrained(path)
+    return path
+
+
+def build_sentence_transformer(path: Path) -> Path:
+    """A 2-layer BERT encoder with mean pooling, saved as a sentence-transformers folder."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import models as st_models
+
+    base = build_bert(path.parent / (path.name + "-base"))
     encoder = st_models.Transformer(str(base), max_seq_length=128)
     pooling = st_models.Pooling(encoder.get_embedding_dimension(), pooling_mode="mean")
     SentenceTransformer(modules=[encoder, pooling], device="cpu").save(str(path))

