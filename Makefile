@@ -7,7 +7,7 @@ TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 DEMO_OUT ?= demo-out
 
-.PHONY: setup demo test unit integration lint bench clean-venv
+.PHONY: setup demo test unit integration lint bench bench-clean clean-venv
 
 setup: $(STAMP)
 
@@ -39,6 +39,9 @@ test: lint
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py
+
+bench-clean: setup
+	$(BIN)/python -m toolkit.cleanbench --json eval-out/cleanbench.json
 
 clean-venv:
 	rm -rf $(VENV)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 import time
 from pathlib import Path
 
@@ -1047,3 +1048,147 @@ def test_examples_are_small() -> None:
         for t in texts:
             words = len(clean(t, "html" if path.suffix == ".html" else "text").text.split())
             assert 200 <= words <= 450, (path.name, words)
+
+
+# --------------------------------------------------------------------------------------
+# toolkit clean (folder runs)
+# --------------------------------------------------------------------------------------
+
+
+def test_cli_clean_writes_records_texts_and_reports_bad_files(tmp_path: Path, capsys) -> None:
+    from toolkit.cli import main
+
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    article = _text(BANNERS["en"], "Pipes To Be Replaced", *BODY, "By Jane Doe")
+    (src / "a.txt").write_text(article, encoding="utf-8")
+    rewrapped = "\n\n".join(textwrap.fill(block, 60) for block in BODY)
+    (src / "sub" / "b copy.txt").write_text(rewrapped, encoding="utf-8")
+    (src / "c.jsonl").write_text(
+        json.dumps({"id": "other", "title": "Library", "text": _text(*BODY[2:])[::-1]})
+        + "\n{broken\n",
+        encoding="utf-8",
+    )
+    (src / "empty.md").write_text("", encoding="utf-8")
+    before = {p: p.read_bytes() for p in src.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+
+    assert main(["clean", str(src), "-o", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "error: c.jsonl#2: invalid JSON" in err
+    assert "error: empty.md: empty file" in err
+    assert {p: p.read_bytes() for p in src.rglob("*") if p.is_file()} == before
+
+    records = [json.loads(line) for line in (out / "cleaned.jsonl").read_text().splitlines()]
+    by_id = {r["id"]: r for r in records}
+    assert set(by_id) == {"a.txt", "sub/b copy.txt", "other"}
+    a = by_id["a.txt"]
+    assert list(a)[-1] == "text"
+    assert a["title"] == "Pipes To Be Replaced" and a["byline"] == "Jane Doe"
+    assert a["language"] == "en" and a["truncated"] is False
+    assert {"consent-banner", "byline"} <= {s["reason"] for s in a["removed"]}
+    assert a["text"] == _text(*BODY)
+    # the re-wrapped copy is in a's duplicate group; the other article is not
+    assert a["duplicate_group"] == by_id["sub/b copy.txt"]["duplicate_group"] == "dup-a.txt"
+    assert a["duplicates"] == ["sub/b copy.txt"]
+    assert by_id["other"]["duplicate_group"] is None and by_id["other"]["duplicates"] == []
+    for rec in records:
+        assert (out / rec["text_file"]).read_text(encoding="utf-8").strip() == rec["text"]
+    names = sorted(p.name for p in (out / "texts").iterdir())
+    assert "a.txt.txt" in names and "other.txt" in names
+    assert all(" " not in n and "/" not in n for n in names)
+
+
+def test_cli_clean_exit_zero_and_missing_input(tmp_path: Path) -> None:
+    from toolkit.cli import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.html").write_text(
+        "<html><body><nav>Home News</nav><article><h1>Pipes</h1>"
+        + "".join(f"<p>{p}</p>" for p in BODY)
+        + "</article></body></html>",
+        encoding="utf-8",
+    )
+    assert main(["clean", str(src), "-o", str(tmp_path / "o"), "--no-progress"]) == 0
+    rec = json.loads((tmp_path / "o" / "cleaned.jsonl").read_text())
+    assert BODY[0] in rec["text"] and "Home News" not in rec["text"]
+    with pytest.raises(SystemExit):
+        main(["clean", str(tmp_path / "missing"), "-o", str(tmp_path / "o2")])
+
+
+def test_safe_name_is_unique_and_safe() -> None:
+    from toolkit.clean import safe_name
+
+    assert safe_name("a.txt") == "a.txt"
+    assert safe_name("x/y.txt") != safe_name("x_y.txt")
+    assert safe_name("../../etc/passwd").startswith("etc_passwd-")
+    assert safe_name("").startswith("article-")
+
+
+def test_html_include_comments_keeps_reader_comments() -> None:
+    comment = (
+        "I live on one of those streets and I am glad the council finally decided to act, "
+        "because the pipes burst twice last winter and flooded the whole cellar."
+    )
+    page = (
+        "<html><body><article><h1>Pipes</h1>"
+        + "".join(f"<p>{p}</p>" for p in BODY)
+        + "</article><div id='comments' class='comments'><h3>Comments</h3>"
+        + f"<div class='comment'><p>{comment}</p></div></div></body></html>"
+    )
+    assert comment not in clean(page, "html").text
+    assert comment in clean(page, "html", options=CleanOptions(include_comments=True)).text
+
+
+# --------------------------------------------------------------------------------------
+# General rules added for scraped whole-page dumps (invented lines)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("Leave a Reply Cancel reply", "comment-form"),
+        ("Your email address will not be published. Required fields are marked *", "comment-form"),
+        ("Notify me of new comments via email.", "comment-form"),
+        ("Ihre E-Mail-Adresse wird nicht veröffentlicht.", "comment-form"),
+        ("Laisser un commentaire", "comment-form"),
+        ("Pingback: A list of links | some blog", "comment-form"),
+        ("Was this article helpful?", "comment-form"),
+        ("Kommentieren", "comment-form"),
+        ("Diesen Beitrag teilen", "share-prompt"),
+        ("Ähnliche Beiträge", "related-list"),
+        ("This entry was posted in Travel, Food and tagged coast, harbour.", "tags"),
+        ("Getaggt mit: Hafen, Fähre", "tags"),
+        ("Harbour at dusk © J. Smith / Agency", "photo-credit"),
+    ],
+)
+def test_page_dump_boilerplate_lines_removed(line: str, reason: str) -> None:
+    result = clean(_text(*BODY[:2], line, *BODY[2:]))
+    assert result.paragraphs == BODY
+    assert [(s.text, s.reason) for s in result.removed] == [(line, reason)]
+
+
+def test_timestamp_lines_inside_the_page_removed_without_metadata() -> None:
+    extra = [
+        "Some residents asked whether the loan would be repaid before the next election, and "
+        "the treasurer said the first instalment was due in three years.",
+        "The board will meet again in June to choose the contractors for the first district, "
+        "after a tender that is open to firms from the whole region.",
+    ]
+    body = [*BODY, *extra]
+    result = clean(_text(*body[:3], "Jane Doe | 12.03.2024 um 14:26", *body[3:]))
+    assert result.paragraphs == body
+    assert _reasons(result) == ["dateline"]
+    assert result.date is None
+
+
+def test_html_path_keeps_short_lines_the_extractor_kept() -> None:
+    page = (
+        "<html><body><article><h1>Pipes</h1>"
+        + "".join(f"<p>{p}</p>" for p in BODY)
+        + "<p>See you at the meeting!</p><p>Anna</p></article></body></html>"
+    )
+    text = clean(page, "html").text
+    assert "See you at the meeting!" in text and text.endswith("Anna")

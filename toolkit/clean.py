@@ -19,7 +19,8 @@ classifies paragraphs with general signals rather than site-specific phrases:
   after the last prose paragraph, so short lines there take the class of their neighbours.
 
 :func:`clean` is pure (no I/O besides reading the packaged stop-word lists once) and never
-raises on odd input.
+raises on odd input. :func:`clean_folder` (``toolkit clean``) cleans a whole folder, groups
+duplicate articles (:mod:`toolkit.dedupe`) and writes ``cleaned.jsonl`` and ``texts/``.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ __all__ = [
     "REASONS",
     "CleanOptions",
     "CleanedArticle",
+    "FolderReport",
     "Segment",
     "clean",
+    "clean_folder",
     "detect_language",
     "find_date",
+    "safe_name",
 ]
 
 #: Every reason a removed :class:`Segment` can carry.
@@ -55,6 +59,7 @@ REASONS: tuple[str, ...] = (
     "read-time",  # "4 min read"
     "share-prompt",  # share / follow-us prompts and rows of social networks
     "subscribe-prompt",  # newsletter / subscribe / download-the-app prompts
+    "comment-form",  # "Leave a reply", "Your email address will not be published", pingbacks
     "navigation",  # menus, breadcrumbs, "skip to content", "load more"
     "empty-list-marker",  # lone "-", "|", "•"
     "advertisement",  # "Advertisement", "Anzeige", "Publicidad"
@@ -562,7 +567,9 @@ _LIST_HEADERS: frozenset[str] = frozenset(
     sur le meme sujet|sur le meme theme|vous aimerez aussi|vous aimerez peut-etre aussi
     vous pourriez aussi aimer|les plus lus|les plus lues|les plus populaires
     dernieres nouvelles|dernieres actualites|derniers articles|plus d'actualites|en continu
-    recommande pour vous|tendances|a ne pas manquer|autres articles
+    recommande pour vous|tendances|a ne pas manquer|autres articles|articles recents
+    ahnliche beitrage|verwandte beitrage|weitere beitrage|neueste beitrage|letzte beitrage
+    beliebte beitrage|weiterfuhrende links|weiterfuhrender link|weiterfuhrende artikel
     das konnte sie auch interessieren|das konnte dich auch interessieren|auch interessant
     mehr zum thema|weitere artikel|weitere nachrichten|weitere meldungen|ahnliche artikel
     verwandte artikel|verwandte themen|meistgelesen|meistgelesene artikel|am meisten gelesen
@@ -624,7 +631,41 @@ _SHARE_RE = re.compile(
     r"|ten|te) )?(?:article|story|post|page|link|video|articulo|noticia|nota|artigo|materia"
     r"|artikel|beitrag|articolo|notizia|pagina|bericht|artykul|wpis|l'article|l'articolo))?"
     r"(?: (?:on|via|with|en|por|sur|par|auf|per|uber|su|tramite|no|na|pelo|op|w) \S+(?: \S+)?)?"
-    r"|(?:artikel|beitrag|diesen artikel) teilen|deel dit(?: artikel| bericht)?)$"
+    r"|(?:artikel|beitrag|diesen artikel|(?:diese|die) geschichte|diesen beitrag) teilen"
+    r"|deel dit(?: artikel| bericht)?)$"
+)
+# The comment form and feedback prompts of blog and CMS templates (WordPress and the like),
+# anywhere in a line of at most 40 words (folded; "post a comment" only at the start) ...
+_COMMENT_FORM_RE = re.compile(
+    r"\b(?:"
+    + (
+        r"leave a (?:reply|comment)|cancel reply|^(?:post|add|write|submit) (?:a |your )?comment"
+        r"|your e-?mail address will not be published|required fields are marked"
+        r"|notify me (?:of|when) (?:new|follow-up)|save my name,? e-?mail"
+        r"|akismet|pingbacks?|trackbacks?"
+        r"|kommentar (?:schreiben|hinzufugen|verfassen|abschicken|absenden)"
+        r"|(?:schreibe|hinterlasse|verfasse)(?:n sie)? einen kommentar|antwort abbrechen"
+        r"|(?:deine|ihre) e-?mail-?adresse wird nicht veroffentlicht"
+        r"|erforderliche felder sind (?:mit \S+ )?markiert|benachrichtige mich uber"
+        r"|laisser un commentaire|laissez un commentaire|annuler la reponse"
+        r"|votre adresse (?:e-?mail|de messagerie) ne sera pas publiee"
+        r"|les champs obligatoires sont indiques|deja un comentario|deja una respuesta"
+        r"|cancelar respuesta|tu direccion de correo electronico no sera publicada"
+        r"|los campos obligatorios estan marcados|lascia un commento|annulla risposta"
+        r"|il tuo indirizzo email non sara pubblicato|i campi obbligatori sono contrassegnati"
+        r"|deixe (?:um comentario|uma resposta)|o seu endereco de e-?mail nao sera publicado"
+        r"|laat een reactie achter|je e-?mailadres wordt niet gepubliceerd"
+        r"|was this (?:article|page|post|story|information) (?:helpful|useful)"
+        r"|(?:war|ist) dieser (?:artikel|beitrag) hilfreich"
+        r"|fanden sie diesen (?:artikel|beitrag) (?:nutzlich|hilfreich)"
+    )
+    + r")\b"
+)
+# ... and comment buttons and headers on a line of their own (bare).
+_COMMENT_BUTTON_RE = re.compile(
+    r"^(?:reply|comment|comments|\d+ comments?|no comments|kommentieren|kommentare|kommentar"
+    r"|antworten|keine kommentare|commenter|commentaires|repondre|comentar|comentarios"
+    r"|responder|commenta|commenti|rispondi|reageren|reacties)(?: \w)?$"
 )
 _FOLLOW_RE = re.compile(
     r"^(?:follow us|follow (?:the )?[\w.@ ]{1,30} on\b|like us on|find us on|join us on"
@@ -690,8 +731,13 @@ _COPYRIGHT_RE = re.compile(
 )
 _TAGS_RE = re.compile(
     r"^(?:tags?|tagged(?: with)?|topics|filed under|categories|category|themen|schlagworte"
-    r"|schlagworter|etiquetas|temas|mots[- ]cles|sujets|argomenti|assuntos|onderwerpen"
-    r"|tagi)\s*:\s*\S"
+    r"|schlagworter|getaggt(?: mit)?|verschlagwortet(?: mit)?|kategorien?|etiquetas|temas"
+    r"|mots[- ]cles|sujets|argomenti|assuntos|onderwerpen|tagi)\s*:\s*\S"
+    # "This entry was posted in <categories> and tagged <tags>" (blog templates)
+    r"|^(?:this (?:entry|post) was posted in|posted in .{1,80} tagged"
+    r"|dieser (?:beitrag|eintrag) wurde .{0,40}veroffentlicht"
+    r"|cet article a ete publie dans|esta entrada fue publicada en"
+    r"|questo articolo e stato pubblicato in)\b"
 )
 _PHOTO_CREDIT_RE = re.compile(
     r"^\(?(?:photo|photos|image|images|picture|pictures|foto|fotos|bild|bilder|imagen"
@@ -1073,6 +1119,17 @@ def _is_dateline(u: _Unit) -> str | None:
     return iso if not leftover else None
 
 
+def _is_name_dateline(u: _Unit) -> bool:
+    """A "Name | date time" line (comment and author headers): a name, a field separator,
+    then nothing but a date and words of datelines."""
+    if u.words > 12 or u.ends:
+        return False
+    parts = _FIELD_SEP_RE.split(u.text, maxsplit=1)
+    if len(parts) != 2 or not _parse_name(parts[0]):
+        return False
+    return _is_dateline(_make_unit(parts[1].strip())) is not None
+
+
 def _parse_name(text: str) -> str | None:
     """``text`` when it looks like a person's (or agency's) name: up to seven capitalised
     words, particles ("de", "van") and joiners ("and", "y") allowed."""
@@ -1150,6 +1207,8 @@ def _rule_reason(u: _Unit, *, edge: bool, foreign: bool) -> str | None:
             return "read-time"
     if _is_share(u):
         return "share-prompt"
+    if _COMMENT_FORM_RE.search(u.folded) or _COMMENT_BUTTON_RE.match(u.bare):
+        return "comment-form"
     if _SUBSCRIBE_RE.search(u.bare) and (edge or (u.words <= 15 and not u.prose)):
         return "subscribe-prompt"
     if _ADVERT_RE.match(u.bare):
@@ -1162,27 +1221,7 @@ def _rule_reason(u: _Unit, *, edge: bool, foreign: bool) -> str | None:
         return "tags"
     if u.words <= 15 and _PHOTO_CREDIT_RE.match(u.folded) and not u.ends:
         return "photo-credit"
-    return None
-    if u.words <= 30 and _READ_MORE_LINE_RE.match(u.folded):
-        return "read-more"
-    if u.words <= 15 and not (u.ends and u.words > 8):
-        if _COUNT_RE.search(u.folded):
-            return "view-count"
-        if _READ_TIME_RE.search(u.folded):
-            return "read-time"
-    if _is_share(u):
-        return "share-prompt"
-    if u.words <= 30 and _SUBSCRIBE_RE.search(u.bare) and (edge or u.words <= 12):
-        return "subscribe-prompt"
-    if _ADVERT_RE.match(u.bare):
-        return "advertisement"
-    if _is_navigation(u):
-        return "navigation"
-    if u.words <= 25 and _COPYRIGHT_RE.search(u.folded):
-        return "copyright"
-    if u.words <= 40 and _TAGS_RE.match(u.folded):
-        return "tags"
-    if u.words <= 15 and _PHOTO_CREDIT_RE.match(u.folded) and not u.ends:
+    if u.words <= 12 and "©" in u.text and not u.ends:
         return "photo-credit"
     return None
 
@@ -1322,10 +1361,11 @@ def _apply_rules(doc: _Doc, options: CleanOptions) -> None:
         reason = _rule_reason(u, edge=edge, foreign=edge and doc.foreign(u))
         if reason:
             _mark(u, reason)
-        elif near_edge and (in_lead or i > doc.last):
+        elif near_edge and (in_lead or i > doc.last) and _is_dateline(u):
             u.date = _is_dateline(u)
-            if u.date:
-                _mark(u, "dateline")
+            _mark(u, "dateline")
+        elif not u.prose and (_is_dateline(u) or _is_name_dateline(u)):
+            _mark(u, "dateline")  # a timestamp inside the page: removed, not metadata
 
 
 def _mark_consent_buttons(units: list[_Unit]) -> None:
@@ -1438,14 +1478,27 @@ def _mark_duplicates(units: list[_Unit]) -> None:
             seen.add(u.bare)
 
 
-def _classify(units: list[_Unit], title: str | None, options: CleanOptions) -> _Body:
-    """Label every unit "good"/"keep" (body) or "bad" (boilerplate, with a reason)."""
+def _classify(
+    units: list[_Unit], title: str | None, options: CleanOptions, *, extracted: bool = False
+) -> _Body:
+    """Label every unit "good"/"keep" (body) or "bad" (boilerplate, with a reason).
+
+    Args:
+        units: the document's units.
+        title: a title already known.
+        options: cleaning options.
+        extracted: the units are a main-content extractor's output (HTML path): only rules
+            that judge a unit on its own apply; position and neighbourhood guesses (short
+            lines among boilerplate, repeated lines, kickers) are left to the extractor,
+            which saw the page's structure.
+    """
     doc = _prepare(units, options)
     _apply_rules(doc, options)
     _mark_consent_buttons(units)
     _mark_related_lists(units)
     _mark_link_runs(doc)
-    _mark_repeats(units)
+    if not extracted:
+        _mark_repeats(units)
     _mark_foreign(doc)
     for u in units:
         if u.prose and u.label != "bad":
@@ -1456,10 +1509,10 @@ def _classify(units: list[_Unit], title: str | None, options: CleanOptions) -> _
     body = _Body(units, doc.lang)
     if options.extract_title and (goods or title):
         body.title = _take_title(units, first_good, title)
-    if goods:
+    if goods and not extracted:
         _mark_kickers(units, first_good)
         _revise(units, doc.has_lang)
-    else:  # no prose to compare with: keep whatever no rule removed
+    else:  # extractor output, or no prose to compare with: keep what no rule removed
         for u in units:
             u.label = u.label or "keep"
     _mark_duplicates(units)
@@ -1567,8 +1620,9 @@ def _clean_plain(
     options: CleanOptions,
     chars_in: int,
     join_lines: bool = True,
+    extracted: bool = False,
 ) -> CleanedArticle:
-    """Clean plain text or Markdown."""
+    """Clean plain text or Markdown (``extracted``: see :func:`_classify`)."""
     removed: list[Segment] = []
     meta: dict[str, str] = {}
     if markdown:
@@ -1579,7 +1633,7 @@ def _clean_plain(
         units = _split_markdown(body_text, removed, join_lines=join_lines)
     else:
         units = _split_text(text, unwrap=options.unwrap_lines)
-    body = _classify(units, title, options)
+    body = _classify(units, title, options, extracted=extracted)
     result = _assemble(body, title=title, chars_in=chars_in, removed=removed)
     author = meta.get("author") or meta.get("authors") or meta.get("byline")
     result.byline = result.byline or (author.strip("[]'\" ") if author else None)
@@ -1718,7 +1772,11 @@ def _extract_html(content: str, url: str | None, options: CleanOptions) -> tuple
             "title": getattr(doc, "title", None),
             "author": getattr(doc, "author", None),
             "date": getattr(doc, "date", None),
+            "extracted": "trafilatura",
         }
+        comments = (getattr(doc, "comments", None) or "").strip()
+        if options.include_comments and comments:  # trafilatura keeps them apart
+            return f"{doc.text}\n\n{comments}", meta
         return str(doc.text), meta
     return _fallback_html_text(content)
 
@@ -1791,6 +1849,7 @@ def _clean_html(
         options=options,
         chars_in=len(content),
         join_lines=False,
+        extracted=meta.get("extracted") == "trafilatura",
     )
     author = meta.get("author")
     if author:
@@ -1853,3 +1912,142 @@ def clean(
         options=options,
         chars_in=len(raw),
     )
+
+
+# --------------------------------------------------------------------------------------
+# Folder runs (``toolkit clean``): the only part of this module that does I/O
+# --------------------------------------------------------------------------------------
+
+CLEANED = "cleaned.jsonl"
+TEXTS = "texts"
+_UNSAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class FolderReport:
+    """What :func:`clean_folder` did.
+
+    Attributes:
+        output: the output folder.
+        cleaned: articles cleaned and written.
+        duplicates: articles that belong to a duplicate group.
+        failures: ``"SOURCE: reason"`` for each file or record that failed.
+    """
+
+    output: Path
+    cleaned: int = 0
+    duplicates: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failures
+
+
+def safe_name(doc_id: str) -> str:
+    """A file name for an article id: the id when it is already safe, else its safe
+    characters plus a short hash of the id (so two ids never share a name).
+
+    Args:
+        doc_id: the article's id (e.g. ``news/a.txt`` or ``feed.jsonl#3``).
+
+    Returns:
+        A name made of letters, digits, ``.``, ``_`` and ``-`` (no leading dot).
+    """
+    import hashlib
+
+    safe = _UNSAFE_NAME_RE.sub("_", doc_id).strip("._") or "article"
+    if safe == doc_id and len(safe) <= 120:
+        return safe
+    digest = hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:10]
+    return f"{safe[:100]}-{digest}"
+
+
+def _record(doc: Any, result: CleanedArticle) -> dict[str, Any]:
+    """The ``cleaned.jsonl`` record of one article (without its duplicate group)."""
+    return {
+        "id": doc.id,
+        "source": doc.source,
+        "title": result.title,
+        "byline": result.byline,
+        "date": result.date,
+        "language": result.language,
+        "truncated": result.truncated,
+        "removed": [{"text": s.text, "reason": s.reason} for s in result.removed],
+        "chars_in": result.chars_in,
+        "chars_out": len(result.text),
+        "text_file": f"{TEXTS}/{safe_name(doc.id)}.txt",
+        "text": result.text,
+    }
+
+
+def clean_folder(
+    input_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    options: CleanOptions | None = None,
+    progress: bool = True,
+    max_bytes: int | None = None,
+    threshold: float = 0.8,
+) -> FolderReport:
+    """Clean every article below ``input_dir`` and group duplicates across the folder.
+
+    Writes ``cleaned.jsonl`` (one record per article: id, source, title, byline, date,
+    language, truncated, removed segments with reasons, duplicate group and its members, text)
+    and ``texts/<safe id>.txt``, every file atomically. Inputs are never modified. A file or
+    record that cannot be read is printed on stderr as ``error: SOURCE: reason`` and the run
+    goes on.
+
+    Args:
+        input_dir: folder of articles (or one file), as read by ``toolkit.read``.
+        output_dir: output folder, created if needed.
+        options: cleaning options.
+        progress: show a progress bar.
+        max_bytes: larger files are refused (default: ``toolkit.read``'s limit).
+        threshold: Jaccard similarity from which two articles are near-duplicates.
+
+    Returns:
+        The report (``ok`` is False when something failed).
+    """
+    import json
+    import sys
+
+    from tqdm.auto import tqdm
+
+    from .dedupe import group_duplicates, group_members
+    from .read import DEFAULT_MAX_BYTES, ReadFailure, read_folder
+    from .write import atomic_write_text
+
+    src, out = Path(input_dir), Path(output_dir)
+    if not src.exists():
+        raise FileNotFoundError(f"input {src} does not exist")
+    report = FolderReport(output=out)
+    records: list[dict[str, Any]] = []
+    items = read_folder(src, max_bytes or DEFAULT_MAX_BYTES)
+    for item in tqdm(items, desc="cleaning", unit="article", disable=not progress):
+        if isinstance(item, ReadFailure):
+            report.failures.append(str(item))
+            print(f"error: {item}", file=sys.stderr, flush=True)
+            continue
+        try:
+            result = clean(item.content, item.fmt, title=item.title, url=item.url, options=options)
+        except Exception as err:  # noqa: BLE001 - one bad article must not stop the run
+            failure = f"{item.source}: {type(err).__name__}: {err}"
+            report.failures.append(failure)
+            print(f"error: {failure}", file=sys.stderr, flush=True)
+            continue
+        records.append(_record(item, result))
+    groups = group_duplicates({r["id"]: r["text"] for r in records}, threshold=threshold)
+    members = group_members(groups)
+    for rec in records:
+        group = groups.get(rec["id"])
+        rec["duplicate_group"] = group
+        rec["duplicates"] = [m for m in members.get(group, []) if m != rec["id"]] if group else []
+        rec["text"] = rec.pop("text")  # keep the text last in each record
+        atomic_write_text(out / rec["text_file"], rec["text"] + "\n" if rec["text"] else "")
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    atomic_write_text(out / CLEANED, lines)
+    report.cleaned = len(records)
+    report.duplicates = sum(1 for g in groups.values() if g)
+    return report

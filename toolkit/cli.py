@@ -128,6 +128,48 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _add_clean(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "clean",
+        help="clean every article in a folder and find duplicates (no models)",
+        description="Strip boilerplate from every article below INPUT (.txt, .md, .html, "
+        ".json, .jsonl), pull out title, byline, date and language, and group duplicate and "
+        "near-duplicate articles. Writes cleaned.jsonl and texts/<id>.txt into the output "
+        "folder.",
+    )
+    p.add_argument("input", metavar="INPUT", help="folder of articles (or one file)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output folder")
+    favor = p.add_mutually_exclusive_group()
+    favor.add_argument("--favor-precision", action="store_true", help="HTML: less text, less noise")
+    favor.add_argument("--favor-recall", action="store_true", help="HTML: when unsure, keep")
+    p.add_argument(
+        "--max-bytes", type=int, default=5_000_000, help="refuse larger files (%(default)s)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_clean)
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    from .clean import CleanOptions, clean_folder
+
+    if not os.path.exists(args.input):
+        raise SystemExit(f"toolkit: error: input {args.input} does not exist")
+    options = CleanOptions(favor_precision=args.favor_precision, favor_recall=args.favor_recall)
+    report = clean_folder(
+        args.input,
+        args.output,
+        options=options,
+        progress=not args.no_progress,
+        max_bytes=args.max_bytes,
+    )
+    print(
+        f"{report.cleaned} cleaned ({report.duplicates} in duplicate groups), "
+        f"{len(report.failures)} failed; results in {report.output}/cleaned.jsonl",
+        file=sys.stderr,
+    )
+    return 0 if report.ok else 1
+
+
 def _add_fetch(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fetch",
@@ -282,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_summarise(sub)
+    _add_clean(sub)
     _add_fetch(sub)
     _add_models(sub)
     _add_eval(sub)
