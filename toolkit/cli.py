@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .settings import quiet_libraries
 
 __all__ = ["main"]
 
@@ -331,20 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_libraries() -> None:
-    """Our own progress bar and messages only: no per-file bars or notices from transformers
-    (both read these variables when they are first imported, which happens after this)."""
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``toolkit`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     from .models import ModelUnavailable
     from .registry import RegistryError
 
-    _quiet_libraries()
+    quiet_libraries()
 
     try:
         return int(args.func(args))

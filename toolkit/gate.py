@@ -114,6 +114,9 @@ GATED = ("rouge2_f", "rougeLsum_f", "bertscore_f", "hallucination_micro", "accur
 
 def main(argv: list[str] | None = None) -> int:
     """Run the gate; the exit status is 1 on any regression."""
+    from .settings import quiet_libraries
+
+    quiet_libraries()
     from .evaluate import EvalOptions, evaluate_suite
     from .suites import load_suite
 

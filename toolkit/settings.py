@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "pick_device"]
+__all__ = ["cache_dir", "pick_device", "quiet_libraries"]
 
 
 def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -60,3 +60,10 @@ def pick_device(requested: str | None = None) -> str:
     if mps is not None and mps.is_available():
         return "mps"
     return "cpu"
+
+
+def quiet_libraries() -> None:
+    """For command-line runs: our own progress bars and messages only, no per-file bars or
+    notices from transformers (both read these variables when first imported, after this)."""
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
