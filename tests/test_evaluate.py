@@ -199,3 +199,21 @@ def test_predictions_made_elsewhere_are_scored(tmp_path, capsys):
         == 0
     )
     assert "rouge1_f" in capsys.readouterr().out
+
+
+def test_reports_carry_the_model_hash(summary_suite, tiny_causal, tmp_path):
+    from toolkit.models import fingerprint
+
+    report = evaluate_suite(
+        load_suite(str(summary_suite)),
+        EvalOptions(
+            models=[str(tiny_causal)],
+            baselines=False,
+            bootstrap=20,
+            progress=False,
+            cache=str(tmp_path),
+        ),
+    )
+    settings = report["systems"][str(tiny_causal)]["settings"]
+    assert settings["model_sha256"] == fingerprint(str(tiny_causal))
+    assert len(settings["template_sha256"]) == 64 and len(settings["code_sha256"]) == 64

@@ -141,3 +141,15 @@ def test_pickled_weights_are_refused(tiny_causal, tmp_path):
     torch.save(weights, pickled / "pytorch_model.bin")
     with pytest.raises(ModelUnavailable, match="only safetensors"):
         models.load_generator(str(pickled), device="cpu")
+
+
+def test_fingerprint_changes_with_the_weights(tiny_causal, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_causal, copy)
+    assert models.fingerprint(str(copy)) == models.fingerprint(str(tiny_causal))
+    weights = copy / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
+    assert models.fingerprint(str(copy)) != models.fingerprint(str(tiny_causal))
+    assert models.fingerprint("some-org/some-model") is None

@@ -243,10 +243,12 @@ def _summary_system(
         cache=options.cache,
     )
     from . import summarize
+    from .models import fingerprint
 
     settings: dict[str, Any] = {
         "model": name,
         "resolved": summarizer.resolved,
+        "model_sha256": fingerprint(summarizer.resolved),
         # the summariser's own code: a change to chunking or tidying must not reuse old outputs
         "code_sha256": hashlib.sha256(Path(summarize.__file__).read_bytes()).hexdigest(),
         "kind": summarizer.kind,
@@ -289,9 +291,12 @@ def _topic_system(
     t = time.perf_counter()
     taggings = tagger([r["text"] for r in rows])
     seconds = time.perf_counter() - t
+    from .models import fingerprint, resolve
+
     settings = {
         "backend": tagger.backend,
         "model": tagger.model_name,
+        "model_sha256": fingerprint(resolve(tagger.model_name, options.cache)),
         "labels_sha256": tagger.labels_sha256,
         "template_sha256": tagger.template_sha256,
         "seconds_per_example": seconds / max(len(rows), 1),

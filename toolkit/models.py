@@ -26,6 +26,7 @@ __all__ = [
     "ModelUnavailable",
     "Preset",
     "fetch",
+    "fingerprint",
     "load_generator",
     "model_kind",
     "resolve",
@@ -181,6 +182,26 @@ def resolve(name_or_path: str, cache: str | os.PathLike[str] | None = None) -> s
         return str(fetch(preset, cache))
     assert preset.hub_id is not None
     return preset.hub_id
+
+
+def fingerprint(resolved: str) -> str | None:
+    """sha256 over a local model folder's config and weight files (None for a hub id).
+
+    Identifies the exact weights a result came from, also when a folder is retrained in place.
+    """
+    import hashlib
+
+    folder = Path(resolved)
+    if not folder.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        if path.name == "config.json" or path.suffix in (".safetensors", ".gguf", ".bin"):
+            digest.update(path.name.encode())
+            with path.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 22), b""):
+                    digest.update(block)
+    return digest.hexdigest()
 
 
 def _load_config(name: str) -> Any:
