@@ -1118,7 +1118,7 @@ def test_cli_clean_exit_zero_and_missing_input(tmp_path: Path) -> None:
 
 
 def test_safe_name_is_unique_and_safe() -> None:
-    from toolkit.clean import safe_name
+    from toolkit.core import safe_name
 
     assert safe_name("a.txt") == "a.txt"
     assert safe_name("x/y.txt") != safe_name("x_y.txt")

@@ -151,7 +151,8 @@ def _add_clean(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
-    from .clean import CleanOptions, clean_folder
+    from .clean import CleanOptions
+    from .core import clean_folder
 
     if not os.path.exists(args.input):
         raise SystemExit(f"toolkit: error: input {args.input} does not exist")

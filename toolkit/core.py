@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .clean import CleanOptions, clean
+from .clean import CleanedArticle, CleanOptions, clean
 from .read import DEFAULT_MAX_BYTES, Document, ReadFailure, read_folder
 from .write import Journal, atomic_write_text, load_records, render_digest
 
@@ -26,7 +27,16 @@ if TYPE_CHECKING:
     from .summarize import Summarizer
     from .tag import Tagger
 
-__all__ = ["RunOptions", "RunReport", "process", "run_folder", "settings_of"]
+__all__ = [
+    "FolderReport",
+    "RunOptions",
+    "RunReport",
+    "clean_folder",
+    "process",
+    "run_folder",
+    "safe_name",
+    "settings_of",
+]
 
 RESULTS = "summaries.jsonl"
 ERRORS = "errors.jsonl"
@@ -258,4 +268,136 @@ def run_folder(
         "failed": len(report.failures),
     }
     atomic_write_text(out / RUNINFO, json.dumps(info, indent=2, default=str) + "\n")
+    return report
+
+
+# --------------------------------------------------------------------------------------
+# The cleaning stage alone over a folder (``toolkit clean``)
+# --------------------------------------------------------------------------------------
+
+CLEANED = "cleaned.jsonl"
+TEXTS = "texts"
+_UNSAFE_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class FolderReport:
+    """What :func:`clean_folder` did.
+
+    Attributes:
+        output: the output folder.
+        cleaned: articles cleaned and written.
+        duplicates: articles that belong to a duplicate group.
+        failures: ``"SOURCE: reason"`` for each file or record that failed.
+    """
+
+    output: Path
+    cleaned: int = 0
+    duplicates: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failures
+
+
+def safe_name(doc_id: str) -> str:
+    """A file name for an article id: the id when it is already safe, else its safe
+    characters plus a short hash of the id (so two ids never share a name).
+
+    Args:
+        doc_id: the article's id (e.g. ``news/a.txt`` or ``feed.jsonl#3``).
+
+    Returns:
+        A name made of letters, digits, ``.``, ``_`` and ``-`` (no leading dot).
+    """
+    safe = _UNSAFE_NAME_RE.sub("_", doc_id).strip("._") or "article"
+    if safe == doc_id and len(safe) <= 120:
+        return safe
+    digest = hashlib.sha1(doc_id.encode("utf-8")).hexdigest()[:10]
+    return f"{safe[:100]}-{digest}"
+
+
+def _record(doc: Any, result: CleanedArticle) -> dict[str, Any]:
+    """The ``cleaned.jsonl`` record of one article (without its duplicate group)."""
+    return {
+        "id": doc.id,
+        "source": doc.source,
+        "title": result.title,
+        "byline": result.byline,
+        "date": result.date,
+        "language": result.language,
+        "truncated": result.truncated,
+        "removed": [{"text": s.text, "reason": s.reason} for s in result.removed],
+        "chars_in": result.chars_in,
+        "chars_out": len(result.text),
+        "text_file": f"{TEXTS}/{safe_name(doc.id)}.txt",
+        "text": result.text,
+    }
+
+
+def clean_folder(
+    input_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    options: CleanOptions | None = None,
+    progress: bool = True,
+    max_bytes: int | None = None,
+    threshold: float = 0.8,
+) -> FolderReport:
+    """Clean every article below ``input_dir`` and group duplicates across the folder.
+
+    Writes ``cleaned.jsonl`` (one record per article: id, source, title, byline, date,
+    language, truncated, removed segments with reasons, duplicate group and its members, text)
+    and ``texts/<safe id>.txt``, every file atomically. Inputs are never modified. A file or
+    record that cannot be read is printed on stderr as ``error: SOURCE: reason`` and the run
+    goes on.
+
+    Args:
+        input_dir: folder of articles (or one file), as read by ``toolkit.read``.
+        output_dir: output folder, created if needed.
+        options: cleaning options.
+        progress: show a progress bar.
+        max_bytes: larger files are refused (default: ``toolkit.read``'s limit).
+        threshold: Jaccard similarity from which two articles are near-duplicates.
+
+    Returns:
+        The report (``ok`` is False when something failed).
+    """
+    from tqdm.auto import tqdm
+
+    from .dedupe import group_duplicates, group_members
+
+    src, out = Path(input_dir), Path(output_dir)
+    if not src.exists():
+        raise FileNotFoundError(f"input {src} does not exist")
+    report = FolderReport(output=out)
+    records: list[dict[str, Any]] = []
+    items = read_folder(src, max_bytes or DEFAULT_MAX_BYTES)
+    for item in tqdm(items, desc="cleaning", unit="article", disable=not progress):
+        if isinstance(item, ReadFailure):
+            report.failures.append(str(item))
+            _say(f"error: {item}")
+            continue
+        try:
+            result = clean(item.content, item.fmt, title=item.title, url=item.url, options=options)
+        except Exception as err:  # noqa: BLE001 - one bad article must not stop the run
+            failure = f"{item.source}: {type(err).__name__}: {err}"
+            report.failures.append(failure)
+            _say(f"error: {failure}")
+            continue
+        records.append(_record(item, result))
+    groups = group_duplicates({r["id"]: r["text"] for r in records}, threshold=threshold)
+    members = group_members(groups)
+    for rec in records:
+        group = groups.get(rec["id"])
+        rec["duplicate_group"] = group
+        rec["duplicates"] = [m for m in members.get(group, []) if m != rec["id"]] if group else []
+        rec["text"] = rec.pop("text")  # keep the text last in each record
+        atomic_write_text(out / rec["text_file"], rec["text"] + "\n" if rec["text"] else "")
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    atomic_write_text(out / CLEANED, lines)
+    report.cleaned = len(records)
+    report.duplicates = sum(1 for g in groups.values() if g)
     return report

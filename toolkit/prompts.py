@@ -17,6 +17,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from .settings import bundled_dir
+
 __all__ = ["Prompts", "builtin_dir"]
 
 _TAG = re.compile(r"</?\s*(article|summaries|summary|text|instructions?)\s*>", re.IGNORECASE)
@@ -24,10 +26,7 @@ _TAG = re.compile(r"</?\s*(article|summaries|summary|text|instructions?)\s*>", r
 
 def builtin_dir() -> Path:
     """The folder of the templates that ship with the package."""
-    packaged = Path(__file__).parent / "prompts"  # in an installed wheel
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "prompts"  # in a source checkout
+    return bundled_dir("prompts", "prompts")
 
 
 def _data(value: object) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir", "pick_device", "quiet_libraries"]
+__all__ = ["bundled_dir", "cache_dir", "pick_device", "quiet_libraries"]
 
 
 def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -67,3 +67,10 @@ def quiet_libraries() -> None:
     notices from transformers (both read these variables when first imported, after this)."""
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def bundled_dir(packaged: str, checkout: str) -> Path:
+    """A data folder shipped with the package: ``toolkit/<packaged>`` in an installed wheel
+    (hatch force-includes it there), else ``<repo>/<checkout>`` in a source checkout."""
+    here = Path(__file__).resolve().parent
+    return here / packaged if (here / packaged).is_dir() else here.parent / checkout

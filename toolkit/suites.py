@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .data import BUILTIN, SPLITS, load_builtin, load_file
+from .settings import bundled_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -478,10 +479,7 @@ def _parse(path: Path) -> Suite:
 # -- finding suites ----------------------------------------------------------------------------
 def builtin_suites_dir() -> Path:
     """The folder of the suites that ship with the package."""
-    packaged = Path(__file__).parent / "suites"  # in an installed wheel
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "eval" / "suites"  # in a source checkout
+    return bundled_dir("suites", "eval/suites")
 
 
 def list_suites() -> list[str]:
