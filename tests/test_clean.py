@@ -1141,6 +1141,29 @@ def test_html_include_comments_keeps_reader_comments() -> None:
     assert comment in clean(page, "html", options=CleanOptions(include_comments=True)).text
 
 
+def test_html_comments_in_another_language_are_kept_after_the_body() -> None:
+    # readers write in any language; the body's foreign-language rule must not drop them
+    comment = "Great article, I have been following this debate from London for months."
+    paragraphs = [
+        "Der Bundestag hat am Freitag nach monatelangem Streit das neue Heizungsgesetz "
+        "beschlossen, und die Regelung soll ab dem kommenden Jahr schrittweise gelten.",
+        "Kritiker bemängeln, dass die Förderung für Hausbesitzer mit geringem Einkommen nicht "
+        "ausreiche, und die Regierung verweist auf zusätzliche Zuschüsse für diese Gruppe.",
+        "Die Opposition kündigte an, das Gesetz vor dem Verfassungsgericht prüfen zu lassen, "
+        "weil sie die Beratungen im Ausschuss für überstürzt und unvollständig hält.",
+    ]
+    page = (
+        "<html><body><article><h1>Heizungsgesetz beschlossen</h1>"
+        + "".join(f"<p>{p}</p>" for p in paragraphs)
+        + "</article><div id='comments' class='comments'><h3>Kommentare</h3>"
+        + f"<div class='comment'><p>{comment}</p></div></div></body></html>"
+    )
+    result = clean(page, "html", options=CleanOptions(include_comments=True))
+    assert result.language == "de"
+    assert result.text.index(paragraphs[-1]) < result.text.index(comment)
+    assert comment not in clean(page, "html").text
+
+
 # --------------------------------------------------------------------------------------
 # General rules added for scraped whole-page dumps (invented lines)
 # --------------------------------------------------------------------------------------

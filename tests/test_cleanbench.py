@@ -108,6 +108,8 @@ def test_scoring_arithmetic() -> None:
     assert score["leaked"] == 1  # "share this" with other whitespace
     assert score["recall"] == pytest.approx(0.5)
     assert score["leakage"] == pytest.approx(1 / 3)
+    assert score["missed_snippets"] == [["f1", "gamma"], ["f3", "epsilon"]]
+    assert score["leaked_snippets"] == [["f2", "share  this"]]
     empty = score_outputs([], {})
     assert empty["recall"] == 0.0 and empty["leakage"] == 0.0
 
@@ -134,6 +136,16 @@ def test_naive_dump_keeps_visible_text_one_block_per_line() -> None:
         "cell b",
     ]
     assert naive_dump("") == ""
+
+
+def test_naive_dump_does_not_decode_a_decoded_page_twice() -> None:
+    # the page was read as text already; its <meta charset> names the original bytes'
+    # encoding and must not turn "Ü" into "Ã\x9c"
+    html = (
+        '<html><head><meta http-equiv="content-type" content="text/html; charset=iso-8859-1">'
+        "</head><body><p>Überwachung der Zellen, grüße</p></body></html>"
+    )
+    assert naive_dump(html) == "Überwachung der Zellen, grüße"
 
 
 def _tar_with(tmp_path: Path, names: dict[str, bytes]) -> Path:

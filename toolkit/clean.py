@@ -1662,9 +1662,10 @@ def _parse_html(content: str) -> Any:
         return None
     try:
         return lxml_html.document_fromstring(content)
-    except ValueError:  # a str with an XML encoding declaration: parse the bytes
-        try:
-            return lxml_html.document_fromstring(content.encode("utf-8"))
+    except ValueError:  # a str with an XML encoding declaration: parse the bytes, as UTF-8
+        try:  # (not as a <meta charset> of the original bytes says: the str is decoded)
+            parser = lxml_html.HTMLParser(encoding="utf-8")
+            return lxml_html.document_fromstring(content.encode("utf-8"), parser=parser)
         except Exception:  # noqa: BLE001 - any unparsable page gives no tree
             return None
     except Exception:  # noqa: BLE001 - any unparsable page gives no tree
@@ -1771,9 +1772,8 @@ def _extract_html(content: str, url: str | None, options: CleanOptions) -> tuple
             "date": getattr(doc, "date", None),
             "extracted": "trafilatura",
         }
-        comments = (getattr(doc, "comments", None) or "").strip()
-        if options.include_comments and comments:  # trafilatura keeps them apart
-            return f"{doc.text}\n\n{comments}", meta
+        if options.include_comments:  # trafilatura keeps them apart, and so do we
+            meta["comments"] = (getattr(doc, "comments", None) or "").strip() or None
         return str(doc.text), meta
     return _fallback_html_text(content)
 
@@ -1854,6 +1854,11 @@ def _clean_html(
     date = meta.get("date")
     if date:
         result.date = find_date(str(date)) or result.date
+    comments = meta.get("comments")
+    if comments:
+        # readers' comments as trafilatura found them, after the body: the body rules
+        # (position, language of the body) do not apply to them
+        result.text = f"{result.text}\n\n{_normalize(comments)}".strip()
     result.removed = _html_removed(content, result.text, known_title) + result.removed
     return result
 

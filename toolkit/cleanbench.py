@@ -349,8 +349,11 @@ def naive_dump(html: str) -> str:
     import lxml.html
     from lxml import etree
 
+    # bytes with the encoding stated: the page is already decoded, and a <meta charset> of
+    # the original bytes must not make lxml decode it a second time
+    parser = lxml.html.HTMLParser(encoding="utf-8")
     try:
-        root = lxml.html.document_fromstring(html.encode("utf-8", errors="replace"))
+        root = lxml.html.document_fromstring(html.encode("utf-8", errors="replace"), parser=parser)
     except (etree.ParserError, ValueError):
         return ""
     for el in list(root.iter(*_DROP_TAGS)):
@@ -386,7 +389,7 @@ def normalise_ws(text: str) -> str:
 
 def score_outputs(
     pages: list[PageExpectations], outputs: Mapping[str, str | None]
-) -> dict[str, float | int]:
+) -> dict[str, Any]:
     """Recall and leakage of extraction outputs over all snippets of ``pages``.
 
     Args:
@@ -395,15 +398,19 @@ def score_outputs(
 
     Returns:
         ``recall`` (share of must-include snippets found), ``leakage`` (share of must-exclude
-        snippets present), and the counts ``include``, ``exclude``, ``found``, ``leaked``.
+        snippets present), the counts ``include``, ``exclude``, ``found``, ``leaked``, and
+        ``missed_snippets`` / ``leaked_snippets``: ``[page file, snippet]`` of each miss/leak.
     """
-    found = leaked = n_inc = n_exc = 0
+    n_inc = n_exc = 0
+    missed: list[list[str]] = []
+    leaks: list[list[str]] = []
     for page in pages:
         text = normalise_ws(outputs.get(page.url) or "")
         n_inc += len(page.include)
         n_exc += len(page.exclude)
-        found += sum(1 for s in page.include if normalise_ws(s) in text)
-        leaked += sum(1 for s in page.exclude if normalise_ws(s) in text)
+        missed += [[page.file, s] for s in page.include if normalise_ws(s) not in text]
+        leaks += [[page.file, s] for s in page.exclude if normalise_ws(s) in text]
+    found, leaked = n_inc - len(missed), len(leaks)
     return {
         "recall": found / n_inc if n_inc else 0.0,
         "leakage": leaked / n_exc if n_exc else 0.0,
@@ -411,6 +418,8 @@ def score_outputs(
         "exclude": n_exc,
         "found": found,
         "leaked": leaked,
+        "missed_snippets": missed,
+        "leaked_snippets": leaks,
     }
 
 
@@ -471,6 +480,9 @@ def _systems() -> dict[str, Callable[[str, str], str | None]]:
         "clean-html-comments": lambda h, u: clean(h, "html", url=u, options=comments).text,
         "clean-text": lambda h, u: clean(naive_dump(h), "text").text,
         "trafilatura": lambda h, u: trafilatura.extract(h, url=u),
+        "trafilatura-no-comments": lambda h, u: trafilatura.extract(
+            h, url=u, include_comments=False
+        ),
         "naive-dump": lambda h, u: naive_dump(h),
     }
 
@@ -481,7 +493,8 @@ _DESCRIPTIONS = {
     "clean-html-recall": 'toolkit clean(html, "html"), favor_recall',
     "clean-html-comments": 'toolkit clean(html, "html"), include_comments (as trafilatura)',
     "clean-text": 'toolkit clean(naive_dump(html), "text"): the plain-text path',
-    "trafilatura": "trafilatura.extract(html) {version}, defaults",
+    "trafilatura": "trafilatura.extract(html) {version}, defaults (comments kept)",
+    "trafilatura-no-comments": "trafilatura.extract(html) {version}, include_comments=False",
     "naive-dump": "naive_dump(html): no cleaning",
 }
 
