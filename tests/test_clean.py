@@ -1215,3 +1215,70 @@ def test_html_path_keeps_short_lines_the_extractor_kept() -> None:
     )
     text = clean(page, "html").text
     assert "See you at the meeting!" in text and text.endswith("Anna")
+
+
+# --------------------------------------------------------------------------------------
+# The main-text pass (plain text): one block of text wins over prose standing apart
+# --------------------------------------------------------------------------------------
+
+MENU = ["Home", "World", "Business", "Sport", "Culture", "Weather", "Contact us", "Jobs"]
+AUTHOR_BOX = (
+    "Jane Porter has covered local government and infrastructure for the paper since 2011, "
+    "and before that she reported on courts and crime for a regional radio station."
+)
+TEASER = (
+    "Our summer offer: read every story on any device for a whole year and get the weekend "
+    "print edition delivered to your door at half the usual price, if you act now."
+)
+
+
+def test_prose_standing_apart_after_the_article_is_removed() -> None:
+    result = clean(_text(*BODY, *MENU, AUTHOR_BOX, "Terms of use", "Privacy"))
+    assert result.paragraphs == BODY
+    assert ("outside-main-text", AUTHOR_BOX) in [(s.reason, s.text) for s in result.removed]
+
+
+def test_prose_standing_apart_before_the_article_is_removed() -> None:
+    result = clean(_text(TEASER, *MENU, *BODY))
+    assert result.paragraphs == BODY
+    assert "outside-main-text" in _reasons(result)
+
+
+def test_short_lines_inside_the_article_stay() -> None:
+    # a table of numbers between two paragraphs is part of the text, not a menu
+    table = ["Route", "Trains per day", "North line", "42", "Coast line", "17"]
+    result = clean(_text(*BODY[:2], *table, *BODY[2:], *MENU))
+    kept = result.paragraphs
+    assert kept[:2] == BODY[:2] and kept[-2:] == BODY[2:]
+    assert all(line in kept for line in table)
+    assert not any(item in kept for item in MENU)
+
+
+def test_the_article_is_the_first_block_not_a_longer_comment_thread() -> None:
+    comments = [
+        line
+        for n in range(6)
+        for line in (
+            f"Reader{n} says:",
+            f"March {n + 3}, 2025 at 10:1{n} am",
+            f"I have lived in the old town for {n + 10} years and the pipes have burst in our "
+            f"street {n + 2} times, so the council should have acted much earlier, and I hope "
+            "the new works will be finished before the next winter comes round.",
+            "Reply",
+        )
+    ]
+    result = clean(_text(*MENU, *BODY[:2], "6 comments", "Log in to comment", *comments))
+    assert result.paragraphs == BODY[:2]
+
+
+def test_main_text_states_bridge_short_gaps_and_pay_to_come_back() -> None:
+    from toolkit.clean import _main_text_states
+
+    # a weak gap inside the text is bridged: staying costs 1.0, leaving and coming back 3.0
+    assert _main_text_states([-1, 5, -0.5, -0.5, 5, -1], reentry=3.0) == [0, 1, 1, 1, 1, 2]
+    # a long gap is cheaper to leave; a small block after it does not pay for coming back
+    states = _main_text_states([5, -2, -2, -2, 2, -1], reentry=3.0)
+    assert states == [1, 2, 2, 2, 2, 2]
+    # a big enough block after it does
+    states = _main_text_states([5, -2, -2, -2, 6, -1], reentry=3.0)
+    assert states == [1, 2, 2, 2, 1, 2]

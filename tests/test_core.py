@@ -79,12 +79,18 @@ def test_a_run_writes_records_failures_and_a_digest(folder, tmp_path, models, ca
     assert len(rec["topic_scores"]) == 3
     assert rec["template"]["name"] == "summarise.j2" and len(rec["template"]["sha256"]) == 64
     assert records[3]["title"] == "Wire"
+    # the four copies differ by one word: one near-duplicate group across the folder
+    groups = {r["duplicate_group"] for r in records}
+    assert len(groups) == 1 and None not in groups
+    assert records[3]["duplicates"] == ["a0.txt", "a1.txt", "a2.txt"]
+    assert report.duplicates == 4
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     assert errors == [{"source": "broken.bin.txt", "reason": errors[0]["reason"]}]
     digest = (out / "digest.md").read_text()
     assert "Harbour Bridge Opens" in digest and "`broken.bin.txt`" in digest
+    assert digest.count("### ") == 1 and "3 duplicates shown once" in digest
     info = json.loads((out / "run.json").read_text())
-    assert info["processed"] == 4 and info["failed"] == 1
+    assert info["processed"] == 4 and info["failed"] == 1 and info["duplicates"] == 4
     assert not (out / "summaries.jsonl.part").exists()
 
 

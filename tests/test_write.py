@@ -24,8 +24,7 @@ def test_journal_lines_survive_and_a_torn_line_is_skipped(tmp_path):
     with part.open("a") as fh:
         fh.write('{"id": "c", "summ')
     assert [r["id"] for r in load_records(part)] == ["a", "b"]
-    journal.commit(tmp_path / "r.jsonl")
-    assert not part.exists()
+    journal.close()
     assert load_records(tmp_path / "missing.jsonl") == []
 
 
@@ -58,3 +57,16 @@ def test_digest_groups_by_best_topic_and_lists_failures():
     assert "**truncated source**" in text
     assert "- `bad.bin`: binary file" in text
     assert json.dumps(recs)  # records stay plain JSON
+
+
+def test_digest_shows_a_duplicate_group_once_naming_the_copies():
+    records = [
+        record(1, "politics", duplicate_group="dup-1", duplicates=["a2"]),
+        record(2, "politics", duplicate_group="dup-1", duplicates=["a1"]),
+        record(3, "sport", duplicate_group=None, duplicates=[]),
+    ]
+    header = {"input": "in", "generated": "now", "summarizer": "s", "tagger": "t"}
+    digest = render_digest(records, [], header)
+    assert digest.count("### Title") == 2 and "### Title 2" not in digest
+    assert "also saved as `a2`" in digest
+    assert "1 duplicates shown once" in digest

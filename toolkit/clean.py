@@ -70,7 +70,8 @@ REASONS: tuple[str, ...] = (
     "front-matter",  # Markdown YAML front matter (its title/author/date are kept)
     "repeated-line",  # short lines repeated across the page
     "foreign-language",  # a paragraph at the edges in another language than the body
-    "boilerplate-cluster",  # short lines surrounded by boilerplate
+    "boilerplate-cluster",  # short lines outside the main text
+    "outside-main-text",  # prose standing apart from the article's text (teasers, bios)
     "duplicate",  # a paragraph repeated verbatim
     "html-boilerplate",  # page text that the HTML extractor left out
 )
@@ -640,6 +641,10 @@ _COMMENT_FORM_RE = re.compile(
         r"|your e-?mail address will not be published|required fields are marked"
         r"|notify me (?:of|when) (?:new|follow-up)|save my name,? e-?mail"
         r"|akismet|pingbacks?|trackbacks?"
+        r"|(?:log|sign) ?in to (?:comment|reply)"
+        # a comment's header line: "Jane says:", "Max sagt:", "Marie dit :"
+        r"|^[\w .'-]{1,40} (?:says|said|wrote|commented|replied|sagt|schreibt|meint|dit|ecrit"
+        r"|dice|escribio|scrive|diz|zegt|schreef) ?:(?=$)"
         r"|kommentar (?:schreiben|hinzufugen|verfassen|abschicken|absenden)"
         r"|(?:schreibe|hinterlasse|verfasse)(?:n sie)? einen kommentar|antwort abbrechen"
         r"|(?:deine|ihre) e-?mail-?adresse wird nicht veroffentlicht"
@@ -656,7 +661,7 @@ _COMMENT_FORM_RE = re.compile(
         r"|(?:war|ist) dieser (?:artikel|beitrag) hilfreich"
         r"|fanden sie diesen (?:artikel|beitrag) (?:nutzlich|hilfreich)"
     )
-    + r")\b"
+    + r")(?:\b|(?<=:))"
 )
 # ... and comment buttons and headers on a line of their own (bare).
 _COMMENT_BUTTON_RE = re.compile(
@@ -1521,34 +1526,98 @@ def _classify(
     return body
 
 
-def _revise(units: list[_Unit], has_lang: bool) -> None:
-    """Decide undecided units from their nearest decided neighbours (justext-style)."""
-    n = len(units)
-    decided = [u.label if u.label in ("good", "bad") else "" for u in units]
-    prev_cls: list[str] = []
-    cls = "bad"
-    for d in decided:
-        prev_cls.append(cls)
-        if d:
-            cls = d
-    next_cls = [""] * n
-    cls = "bad"
-    for i in range(n - 1, -1, -1):
-        next_cls[i] = cls
-        if decided[i]:
-            cls = decided[i]
+# Main-text smoothing: a three-state Viterbi pass (before the text, in it, after it) over
+# per-unit evidence. Staying in the text through a short line costs that line's (negative)
+# evidence; coming back into the text after leaving it costs _REENTRY. So short lines between
+# paragraphs stay, one text block wins over teasers, author boxes and promos standing apart
+# from it, and a second block comes back only with enough prose to pay for it.
+_REENTRY = 8.0  # at most; small documents: a share of their evidence
+_MIN_REENTRY, _REENTRY_SHARE = 2.0, 0.3
+_SKIP_COST = 0.25
+_EVIDENCE = {
+    "rule": -1.5,  # a unit a rule removed: boilerplate around it (it stays removed)
+    "inline": -0.6,  # removed by a rule for things found inside articles too (captions, ads)
+    "link": -1.0,  # a line of links
+    "proseish": 0.3,  # a short sentence
+    "subheading": 0.3,  # a heading-like line over a paragraph
+    "list-after-prose": 0.1,  # list items right after a paragraph
+    "item": -0.2,  # a list item or a table
+    "short": -0.15,  # any other short line
+}
+_INLINE_REASONS = frozenset(
+    "byline dateline photo-credit advertisement share-prompt title read-time "
+    "empty-list-marker".split()
+)
+_PROSE_BASE, _PROSE_PER_WORD, _PROSE_CAP = 1.0, 0.04, 400
+
+
+def _evidence(units: Sequence[_Unit], has_lang: bool) -> list[float]:
+    """Log-odds-like evidence, per unit, that it belongs to the article's text."""
+    out: list[float] = []
     for i, u in enumerate(units):
-        if u.label:
+        nxt = units[i + 1] if i + 1 < len(units) else None
+        if u.label == "bad":
+            e = _EVIDENCE["inline" if u.reason in _INLINE_REASONS else "rule"]
+        elif u.label == "good":
+            e = _PROSE_BASE + min(u.words, _PROSE_CAP) * _PROSE_PER_WORD
+        elif u.link_only:
+            e = _EVIDENCE["link"]
+        elif _is_proseish(u, has_lang):
+            e = _EVIDENCE["proseish"]
+        elif _is_heading_like(u) and nxt is not None and nxt.label == "good" and i and out[-1] > 0:
+            e = _EVIDENCE["subheading"]  # between paragraphs (a menu's last item is not)
+        elif u.item and i and (units[i - 1].label == "good" or (units[i - 1].item and out[-1] > 0)):
+            e = _EVIDENCE["list-after-prose"]  # a list the paragraph before leads into
+        elif u.item or u.table:
+            e = _EVIDENCE["item"]
+        else:
+            e = _EVIDENCE["short"]
+        out.append(e)
+    return out
+
+
+def _main_text_states(
+    evidence: Sequence[float], reentry: float = _REENTRY, skip_cost: float = _SKIP_COST
+) -> list[int]:
+    """Best state per unit: 0 before the text, 1 in it, 2 after it (or between blocks).
+
+    Args:
+        evidence: per-unit evidence (positive: text).
+        reentry: cost of coming back into the text after leaving it.
+        skip_cost: share of the positive evidence lost by leaving a unit before the text
+            (the text is the first block of prose that pays for itself, not a longer block
+            later on, such as a comment thread).
+    """
+    neg = float("-inf")
+    score = [0.0, neg, neg]
+    back: list[tuple[int, int, int]] = []
+    for e in evidence:
+        to_text = max((score[0], 0), (score[1], 1), (score[2] - reentry, 2), key=lambda t: t[0])
+        out = max((score[1], 1), (score[2], 2), key=lambda t: t[0])
+        back.append((0, to_text[1], out[1]))
+        score = [score[0] - skip_cost * max(e, 0.0), to_text[0] + e, out[0]]
+    state = max(range(3), key=lambda k: score[k])
+    states = [0] * len(evidence)
+    for i in range(len(evidence) - 1, -1, -1):
+        states[i] = state
+        state = back[i][state]
+    return states
+
+
+def _revise(units: list[_Unit], has_lang: bool) -> None:
+    """Decide every unit by the main-text pass: undecided lines in the text are kept,
+    prose outside it is removed ("outside-main-text"), rule verdicts stand."""
+    evidence = _evidence(units, has_lang)
+    positive = sum(e for e in evidence if e > 0)
+    reentry = min(_REENTRY, max(_MIN_REENTRY, _REENTRY_SHARE * positive))
+    for u, state in zip(units, _main_text_states(evidence, reentry), strict=True):
+        if u.label == "bad":
             continue
-        before, after = prev_cls[i], next_cls[i]
-        nxt = units[i + 1] if i + 1 < n else None
-        heading = _is_heading_like(u) and nxt is not None and nxt.label != "bad"
-        if after == "good" and (before == "good" or heading):
-            u.label = "keep"
-        elif before == "bad" and after == "bad":
-            _mark(u, "boilerplate-cluster")
-        elif _is_proseish(u, has_lang) or (u.item and not u.link_only and before == "good"):
-            u.label = "keep"
+        if state == 1:
+            u.label = u.label or "keep"
+        elif u.label == "good":
+            u.label = ""
+            _mark(u, "outside-main-text")
         else:
             _mark(u, "boilerplate-cluster")
 

@@ -32,6 +32,7 @@ __all__ = [
     "RunOptions",
     "RunReport",
     "clean_folder",
+    "group_records",
     "process",
     "run_folder",
     "safe_name",
@@ -53,12 +54,15 @@ class RunOptions:
         max_bytes: files larger than this are refused.
         clean: cleaning options.
         progress: show a progress bar on stderr.
+        duplicate_threshold: Jaccard similarity from which two articles are near-duplicates
+            (they share a ``duplicate_group`` in the output and one digest entry).
     """
 
     resume: bool = False
     max_bytes: int = DEFAULT_MAX_BYTES
     clean: CleanOptions = field(default_factory=CleanOptions)
     progress: bool = True
+    duplicate_threshold: float = 0.8
 
 
 @dataclass
@@ -68,6 +72,7 @@ class RunReport:
     output: Path
     processed: int = 0
     resumed: int = 0
+    duplicates: int = 0
     failures: list[ReadFailure] = field(default_factory=list)
 
     @property
@@ -165,6 +170,31 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def group_records(records: list[dict[str, Any]], threshold: float = 0.8) -> int:
+    """Give each record its duplicate group across the folder, in place.
+
+    Sets ``duplicate_group`` (None when the article has no duplicate) and ``duplicates``
+    (the ids of the other members) from the records' cleaned ``text``.
+
+    Args:
+        records: records with ``id`` and ``text``.
+        threshold: Jaccard similarity of word 5-gram shingles from which two articles are
+            near-duplicates (see :mod:`toolkit.dedupe`).
+
+    Returns:
+        How many records belong to a duplicate group.
+    """
+    from .dedupe import group_duplicates, group_members
+
+    groups = group_duplicates({r["id"]: r["text"] for r in records}, threshold=threshold)
+    members = group_members(groups)
+    for rec in records:
+        group = groups.get(rec["id"])
+        rec["duplicate_group"] = group
+        rec["duplicates"] = [m for m in members.get(group, []) if m != rec["id"]] if group else []
+    return sum(1 for g in groups.values() if g)
+
+
 def run_folder(
     input_dir: str | Path,
     output_dir: str | Path,
@@ -248,7 +278,12 @@ def run_folder(
             records.append(record)
     finally:
         journal.close()
-    journal.commit(out / RESULTS)
+    # duplicate groups need the whole folder: the finished records are rewritten with them
+    report.duplicates = group_records(records, opts.duplicate_threshold)
+    atomic_write_text(
+        out / RESULTS, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    )
+    journal_path.unlink(missing_ok=True)
     atomic_write_text(
         out / ERRORS, "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in failures)
     )
@@ -265,6 +300,7 @@ def run_folder(
         "settings_sha256": settings_sha,
         "processed": report.processed,
         "resumed": report.resumed,
+        "duplicates": report.duplicates,
         "failed": len(report.failures),
     }
     atomic_write_text(out / RUNINFO, json.dumps(info, indent=2, default=str) + "\n")
@@ -367,8 +403,6 @@ def clean_folder(
     """
     from tqdm.auto import tqdm
 
-    from .dedupe import group_duplicates, group_members
-
     src, out = Path(input_dir), Path(output_dir)
     if not src.exists():
         raise FileNotFoundError(f"input {src} does not exist")
@@ -388,16 +422,11 @@ def clean_folder(
             _say(f"error: {failure}")
             continue
         records.append(_record(item, result))
-    groups = group_duplicates({r["id"]: r["text"] for r in records}, threshold=threshold)
-    members = group_members(groups)
+    report.duplicates = group_records(records, threshold)
     for rec in records:
-        group = groups.get(rec["id"])
-        rec["duplicate_group"] = group
-        rec["duplicates"] = [m for m in members.get(group, []) if m != rec["id"]] if group else []
         rec["text"] = rec.pop("text")  # keep the text last in each record
         atomic_write_text(out / rec["text_file"], rec["text"] + "\n" if rec["text"] else "")
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     atomic_write_text(out / CLEANED, lines)
     report.cleaned = len(records)
-    report.duplicates = sum(1 for g in groups.values() if g)
     return report

@@ -62,11 +62,6 @@ class Journal:
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
-    def commit(self, final: Path) -> None:
-        """Close and rename the journal over ``final``."""
-        self._fh.close()
-        os.replace(self.path, final)
-
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.close()
@@ -92,7 +87,15 @@ def render_digest(
     records = list(records)
     failures = list(failures)
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    seen_groups: set[str] = set()
+    folded = 0
     for rec in records:
+        group_id = rec.get("duplicate_group")
+        if group_id:  # one entry per duplicate group, naming the other copies
+            if group_id in seen_groups:
+                folded += 1
+                continue
+            seen_groups.add(group_id)
         topics = rec.get("topics") or []
         groups[topics[0]["label"] if topics else "untagged"].append(rec)
     lines = [
@@ -101,6 +104,8 @@ def render_digest(
         f"{len(records)} articles from `{header['input']}` · {header['generated']} · "
         f"summaries by `{header['summarizer']}` · topics by `{header['tagger']}`",
     ]
+    if folded:
+        lines.append(f"· {folded} duplicates shown once, under their first copy")
     if failures:
         lines.append(f"· {len(failures)} could not be processed (listed at the end)")
     order = sorted(groups, key=lambda g: (g == "untagged", -len(groups[g]), g))
@@ -121,6 +126,8 @@ def render_digest(
                 )
             if rec.get("cleaning", {}).get("truncated"):
                 meta.append("**truncated source**")
+            if rec.get("duplicates"):
+                meta.append("also saved as " + ", ".join(f"`{d}`" for d in rec["duplicates"]))
             lines.append(" · ".join(meta))
             lines += ["", _one_line(rec.get("summary") or "*(no summary)*")]
             for warning in rec.get("warnings") or []:
