@@ -122,7 +122,8 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
     )
     print(
         f"{report.processed} summarised, {report.resumed} kept from an earlier run, "
-        f"{report.duplicates} in duplicate groups, {len(report.failures)} failed; results in {report.output}/summaries.jsonl, "
+        f"{report.duplicates} in duplicate groups, {len(report.failures)} failed; "
+        f"results in {report.output}/summaries.jsonl, "
         f"digest in {report.output}/digest.md",
         file=sys.stderr,
     )
