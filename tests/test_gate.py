@@ -76,3 +76,13 @@ def test_measured_scores_flattens_aggregates():
         }
     }
     assert measured_scores(report) == {"m:rouge2_f": 0.1}
+
+
+def test_merge_without_tolerance_pins_the_exact_count():
+    # the cleaning benchmark counts snippets: losing one of 198 must fail the gate
+    scores = {"clean-html:recall": 184 / 198}
+    floors, _ = merge(
+        {}, scores, ["clean-html:recall"], lower_is_better=False, allow_lower=False, tolerance=0
+    )
+    assert check({"clean-html:recall": 184 / 198}, floors, {}) == []
+    assert check({"clean-html:recall": 183 / 198}, floors, {}) != []

@@ -2,7 +2,8 @@
 
 ``python -m toolkit.gate`` (run by ``make test``) evaluates, for every suite in
 ``eval/floors.toml``, the first ``gate_limit`` examples of its split (set in the suite file)
-with the listed models and the baselines, prints each score beside its floor, and exits 1
+with the listed models and the baselines, and the ``cleanbench`` section's cleaning
+benchmark (snippet recall and leakage of the HTML and plain-text paths), prints each score beside its floor, and exits 1
 when a score falls below its floor or a lower-is-better score (hallucination) rises above its
 ceiling. The data slice is pinned by its sha256, so a change of data cannot pass for a change
 of quality.
@@ -20,7 +21,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TOLERANCE", "check", "main", "merge", "read_floors", "render_floors"]
+__all__ = [
+    "TOLERANCE",
+    "check",
+    "cleanbench_scores",
+    "main",
+    "merge",
+    "read_floors",
+    "render_floors",
+]
 
 TOLERANCE = 0.005
 DEFAULT_FLOORS = Path(__file__).resolve().parents[1] / "eval" / "floors.toml"
@@ -84,7 +93,7 @@ def check(
 
 def merge(
     old: dict[str, float], scores: dict[str, float], keys: list[str], *, lower_is_better: bool,
-    allow_lower: bool,
+    allow_lower: bool, tolerance: float = TOLERANCE,
 ) -> tuple[dict[str, float], list[str]]:  # fmt: skip
     """New floors (or ceilings) from measured scores; refused changes in the other direction.
 
@@ -96,10 +105,10 @@ def merge(
         if key not in scores:
             continue
         if lower_is_better:
-            value = math.ceil((scores[key] + TOLERANCE) * 10_000) / 10_000
+            value = math.ceil((scores[key] + tolerance) * 10_000) / 10_000
             worse = key in old and value > old[key]
         else:
-            value = max(0.0, math.floor((scores[key] - TOLERANCE) * 10_000) / 10_000)
+            value = max(0.0, math.floor((scores[key] - tolerance) * 10_000) / 10_000)
             worse = key in old and value < old[key]
         if worse and not allow_lower:
             refused.append(f"{key}: {old[key]:.4f} -> {value:.4f} needs --allow-lower")
@@ -108,8 +117,34 @@ def merge(
     return new, refused
 
 
-LOWER_IS_BETTER = ("hallucination_micro", "hallucination_rate", "novel_2grams")
-GATED = ("rouge2_f", "rougeLsum_f", "bertscore_f", "hallucination_micro", "accuracy", "macro_f1")
+LOWER_IS_BETTER = ("hallucination_micro", "hallucination_rate", "novel_2grams", "leakage")
+GATED = (
+    "rouge2_f",
+    "rougeLsum_f",
+    "bertscore_f",
+    "hallucination_micro",
+    "accuracy",
+    "macro_f1",
+    "recall",
+    "leakage",
+)
+CLEANBENCH = "cleanbench"  # the floors section of the cleaning benchmark (not a suite)
+CLEANBENCH_ROWS = ("clean-html", "clean-html-comments", "clean-text")
+
+
+def cleanbench_scores(cache: str | None = None) -> tuple[dict[str, float], str, str]:
+    """``"row:recall"`` / ``"row:leakage"`` of the cleaning benchmark's own rows, the sdist's
+    sha256 and a size line (see :mod:`toolkit.cleanbench`)."""
+    from .cleanbench import run_benchmark
+
+    result = run_benchmark(cache, CLEANBENCH_ROWS)
+    scores = {
+        f"{row}:{key}": float(result["rows"][row][key])
+        for row in CLEANBENCH_ROWS
+        for key in ("recall", "leakage")
+    }
+    data = result["data"]
+    return scores, data["sha256"], f"{data['pages']} pages"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,18 +168,21 @@ def main(argv: list[str] | None = None) -> int:
     for name, s in spec.items():
         if args.suite and name not in args.suite:
             continue
-        suite = load_suite(name)
-        options = EvalOptions(
-            models=list(s.get("models", [])),  # [] = baselines only
-            limit=suite.gate_limit,
-            bootstrap=200,
-            progress=False,
-            cache=args.cache_dir,
-        )
-        report = evaluate_suite(suite, options)
-        scores = measured_scores(report)
-        sha = report["dataset"]["sha256"]
-        print(f"{name}: {report['dataset']['rows']} examples, data {sha[:12]}")
+        if name == CLEANBENCH:
+            scores, sha, size = cleanbench_scores(args.cache_dir)
+        else:
+            suite = load_suite(name)
+            options = EvalOptions(
+                models=list(s.get("models", [])),  # [] = baselines only
+                limit=suite.gate_limit,
+                bootstrap=200,
+                progress=False,
+                cache=args.cache_dir,
+            )
+            report = evaluate_suite(suite, options)
+            scores = measured_scores(report)
+            sha, size = report["dataset"]["sha256"], f"{report['dataset']['rows']} examples"
+        print(f"{name}: {size}, data {sha[:12]}")
         if s.get("data_sha256") and s["data_sha256"] != sha and not args.allow_lower:
             failed.append(f"{name}: the gate slice changed ({s['data_sha256'][:12]} -> {sha[:12]})")
         floors, ceilings = dict(s.get("floors", {})), dict(s.get("ceilings", {}))
@@ -156,12 +194,16 @@ def main(argv: list[str] | None = None) -> int:
             keys = [k for k in scores if k.split(":", 1)[1] in GATED]
             low = [k for k in keys if k.split(":", 1)[1] in LOWER_IS_BETTER]
             high = [k for k in keys if k not in low]
+            # the cleaning benchmark counts snippets: no float noise, one snippet matters
+            tol = 0.0 if name == CLEANBENCH else TOLERANCE
             s["floors"], refused = merge(
-                floors, scores, high, lower_is_better=False, allow_lower=args.allow_lower
-            )
+                floors, scores, high, lower_is_better=False, allow_lower=args.allow_lower,
+                tolerance=tol,
+            )  # fmt: skip
             s["ceilings"], refused2 = merge(
-                ceilings, scores, low, lower_is_better=True, allow_lower=args.allow_lower
-            )
+                ceilings, scores, low, lower_is_better=True, allow_lower=args.allow_lower,
+                tolerance=tol,
+            )  # fmt: skip
             s["data_sha256"] = sha
             for line in refused + refused2:
                 print(f"  not changed: {line}")
