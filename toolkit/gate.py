@@ -5,8 +5,8 @@
 with the listed models and the baselines, and the ``cleanbench`` section's cleaning
 benchmark (snippet recall and leakage of the HTML and plain-text paths), prints each score
 beside its floor, and exits 1 when a score falls below its floor or a lower-is-better score
-(hallucination, leakage) rises above its ceiling. The data slice is pinned by its sha256, so a change of data cannot pass for a change
-of quality.
+(hallucination, leakage) rises above its ceiling. The data slice is pinned by its sha256, so a
+change of data cannot pass for a change of quality.
 
 ``--update`` writes the new scores as floors and ceilings, but only where they are better;
 lowering a floor (or raising a ceiling) needs ``--allow-lower`` as well, on purpose.
