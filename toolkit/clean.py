@@ -1616,7 +1616,6 @@ def _revise(units: list[_Unit], has_lang: bool) -> None:
         if state == 1:
             u.label = u.label or "keep"
         elif u.label == "good":
-            u.label = ""
             _mark(u, "outside-main-text")
         else:
             _mark(u, "boilerplate-cluster")
