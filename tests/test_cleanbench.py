@@ -14,6 +14,7 @@ from toolkit.cleanbench import (
     _extract_members,
     format_table,
     naive_dump,
+    oracle_span,
     parse_expectations,
     run_benchmark,
     score_outputs,
@@ -179,6 +180,14 @@ def test_extract_members_only_wanted_and_safe(tmp_path: Path) -> None:
         _extract_members(evil, ("tests/",), tmp_path / "out2")
 
 
+def test_oracle_span_keeps_first_to_last_answer() -> None:
+    page = PageExpectations("u", "f", include=["second  line", "fourth", "not there"])
+    dump = "menu\nfirst\nsecond\nline here\nthird\nfourth\nfooter"
+    assert oracle_span(page, dump) == "second line here third fourth"
+    assert oracle_span(PageExpectations("u", "f", include=["absent"]), dump) == ""
+    assert oracle_span(PageExpectations("u", "f"), dump) == ""
+
+
 @pytest.mark.integration
 def test_real_benchmark() -> None:
     result = run_benchmark()
@@ -187,6 +196,8 @@ def test_real_benchmark() -> None:
     assert 190 <= data["must_include"] <= 200
     assert 180 <= data["must_exclude"] <= 195
     assert set(result["rows"]) >= {"clean-html", "clean-text", "trafilatura", "naive-dump"}
+    # the answer-reading bound finds every snippet the dump holds
+    assert result["rows"]["dump-oracle-span"]["found"] == result["rows"]["naive-dump"]["found"]
     for row in result["rows"].values():
         assert 0.0 <= row["recall"] <= 1.0
         assert 0.0 <= row["leakage"] <= 1.0

@@ -502,6 +502,33 @@ _DESCRIPTIONS = {
     "trafilatura": "trafilatura.extract(html) {version}, defaults (comments kept)",
     "trafilatura-no-comments": "trafilatura.extract(html) {version}, include_comments=False",
     "naive-dump": "naive_dump(html): no cleaning",
+    "dump-oracle-span": "naive_dump(html) cut to the span from the first to the last "
+    "must-include snippet: an upper bound for a plain-text cleaner that finds the "
+    "article's boundaries perfectly and keeps everything between them (uses the answers)",
+}
+
+
+def oracle_span(page: PageExpectations, dump: str) -> str:
+    """``dump`` (whitespace-normalised) cut to the span from the first to the last of
+    ``page``'s must-include snippets found in it; empty when none is found.
+
+    Not a cleaner: it reads the answers. It bounds what a plain-text cleaner that finds
+    the article's start and end perfectly, and keeps everything between, could score.
+    """
+    text = normalise_ws(dump)
+    spans = []
+    for snippet in page.include:
+        needle = normalise_ws(snippet)
+        at = text.find(needle)
+        if at >= 0:
+            spans.append((at, at + len(needle)))
+    if not spans:
+        return ""
+    return text[min(a for a, _ in spans) : max(b for _, b in spans)]
+
+
+_ORACLES: dict[str, Callable[[PageExpectations, str], str]] = {
+    "dump-oracle-span": lambda page, h: oracle_span(page, naive_dump(h)),
 }
 
 
@@ -527,14 +554,16 @@ def run_benchmark(
 
     pages, html = load_benchmark(cache, text_branches=text_branches)
     available = _systems()
-    names = list(systems) if systems is not None else list(available)
+    names = list(systems) if systems is not None else [*available, *_ORACLES]
     rows: dict[str, Any] = {}
     for name in names:
-        func = available[name]
         outputs: dict[str, str | None] = {}
         start = time.perf_counter()
         for page in pages:
-            outputs[page.url] = func(html[page.url], page.url)
+            if name in _ORACLES:
+                outputs[page.url] = _ORACLES[name](page, html[page.url])
+            else:
+                outputs[page.url] = available[name](html[page.url], page.url)
         seconds = time.perf_counter() - start
         row: dict[str, Any] = dict(score_outputs(pages, outputs))
         row["seconds"] = round(seconds, 3)
