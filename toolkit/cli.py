@@ -53,13 +53,20 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tagger",
         default="embedding",
-        choices=["embedding", "nli"],
+        choices=["embedding", "nli", "llm", "ensemble"],
         help="zero-shot backend (default: %(default)s)",
     )
     p.add_argument(
         "--tagger-model",
         help="tagger model: preset, folder or hub id (default: minilm for embedding, "
-        "bart-large-mnli for nli)",
+        "bart-large-mnli for nli, smollm2-135m for llm); for ensemble, members as "
+        "BACKEND[:MODEL]+BACKEND[:MODEL] (default: embedding+llm)",
+    )
+    p.add_argument(
+        "--tagger-precision",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="dtype the tagger runs in (default: auto, bfloat16 where the hardware has it "
+        "for embedding, float32 for llm)",
     )
     p.add_argument("--threshold", type=float, help="score a topic needs to be kept")
     p.add_argument("--top-k", type=int, help="the most topics kept per article")
@@ -102,7 +109,11 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
     tagger = None
     if not args.no_tags:
         topts = TagOptions()
-        tchanges = {"threshold": args.threshold, "top_k": args.top_k}
+        tchanges = {
+            "threshold": args.threshold,
+            "top_k": args.top_k,
+            "precision": args.tagger_precision,
+        }
         topts = replace(topts, **{k: v for k, v in tchanges.items() if v is not None})
         print(f"loading {args.tagger} tagger ...", file=sys.stderr, flush=True)
         tagger = Tagger(

@@ -100,6 +100,7 @@ def settings_of(summarizer: Summarizer, tagger: Tagger | None, options: RunOptio
             "model": tagger.model_name,
             "labels_sha256": tagger.labels_sha256,
             "template_sha256": tagger.template_sha256,
+            "dtype": tagger.dtype,
             "options": asdict(tagger.options),
         },
         "clean": asdict(options.clean),

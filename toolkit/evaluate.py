@@ -299,6 +299,7 @@ def _topic_system(
         "model_sha256": fingerprint(resolve(tagger.model_name, options.cache)),
         "labels_sha256": tagger.labels_sha256,
         "template_sha256": tagger.template_sha256,
+        "dtype": tagger.dtype,
         "seconds_per_example": seconds / max(len(rows), 1),
     }
     outputs = [t.scores[0].label if t.scores else "" for t in taggings]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["bundled_dir", "cache_dir", "pick_device", "quiet_libraries"]
+__all__ = ["PRECISIONS", "bundled_dir", "cache_dir", "pick_device", "pick_dtype", "quiet_libraries"]
 
 
 def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -60,6 +60,43 @@ def pick_device(requested: str | None = None) -> str:
     if mps is not None and mps.is_available():
         return "mps"
     return "cpu"
+
+
+#: What ``precision`` options take: "auto", or a torch floating-point dtype by name.
+PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16")
+
+
+def native_bfloat16(device: str) -> bool:
+    """Whether ``device`` computes bfloat16 in hardware (CUDA with bf16 support, or a CPU
+    with AVX512-BF16 or AMX); elsewhere bfloat16 is emulated and slower than float32."""
+    import torch
+
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device != "cpu":
+        return False
+    cpu = getattr(torch, "cpu", None)
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in probes)
+
+
+def pick_dtype(device: str, precision: str = "auto") -> str:
+    """The dtype a model runs in on ``device``.
+
+    Args:
+        device: a torch device string (see :func:`pick_device`).
+        precision: "auto" (bfloat16 where the hardware computes it natively, which about
+            halves the time of an encoder on such a CPU, else float32), or a dtype name
+            from :data:`PRECISIONS`.
+
+    Returns:
+        A torch dtype name, e.g. "bfloat16".
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    return "bfloat16" if native_bfloat16(device) else "float32"
 
 
 def quiet_libraries() -> None:
