@@ -72,3 +72,34 @@ def test_single_article_matches_the_batch(tagger: Tagger) -> None:
     batch = tagger([text, ARTICLES["health"]])[0]
     assert [s.label for s in batch.scores] == [s.label for s in one.scores]
     assert [s.score for s in batch.scores] == pytest.approx([s.score for s in one.scores], abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def ensemble() -> Tagger:
+    try:
+        return Tagger(backend="ensemble", device="cpu")
+    except ModelUnavailable as err:
+        pytest.skip(f"a default model is unavailable: {err}")
+
+
+def test_ensemble_ranks_the_expected_topic_first(ensemble: Tagger) -> None:
+    assert ensemble.model_name == "embedding+llm"
+    assert ensemble.dtype.endswith("+float32")  # the llm member stays in float32
+    results = ensemble(list(ARTICLES.values()))
+    for expected, result in zip(ARTICLES, results, strict=True):
+        assert result.scores[0].label == expected, f"{expected!r}: {result.scores[:3]}"
+        assert result.topics and result.topics[0].label == expected
+
+
+def test_llm_shared_prefix_matches_a_full_pass_on_the_real_model(ensemble: Tagger) -> None:
+    import torch
+
+    llm = ensemble.scorer.members[1]
+    article = ARTICLES["health"]
+    got = llm._log_odds(article)
+    for j in (0, 7, 16):
+        ids = torch.tensor([llm._prompt_ids(article, llm.labels[j])])
+        with torch.inference_mode():
+            logp = torch.log_softmax(llm.model(input_ids=ids).logits[0, -1].float(), -1)
+        want = float(torch.logsumexp(logp[llm.yes], 0) - torch.logsumexp(logp[llm.no], 0))
+        assert got[j] == pytest.approx(want, abs=1e-3)
