@@ -58,3 +58,10 @@ def test_models_lists_the_presets(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "smollm2-135m" in out and "minilm" in out
+
+
+def test_cli_offers_every_tagger_backend() -> None:
+    from toolkit.cli import TAG_BACKENDS
+    from toolkit.tag import BACKENDS
+
+    assert TAG_BACKENDS == BACKENDS

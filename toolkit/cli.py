@@ -12,7 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .settings import quiet_libraries
+from .settings import PRECISIONS, quiet_libraries
+
+#: The tagger backends (``toolkit.tag.BACKENDS``, kept here so that ``--help`` does not
+#: import numpy and the models; a test keeps the two equal).
+TAG_BACKENDS = ("embedding", "nli", "llm", "ensemble")
 
 __all__ = ["main"]
 
@@ -53,7 +57,7 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--tagger",
         default="embedding",
-        choices=["embedding", "nli", "llm", "ensemble"],
+        choices=TAG_BACKENDS,
         help="zero-shot backend (default: %(default)s)",
     )
     p.add_argument(
@@ -64,7 +68,7 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--tagger-precision",
-        choices=["auto", "float32", "bfloat16", "float16"],
+        choices=PRECISIONS,
         help="dtype the tagger runs in (default: auto, bfloat16 where the hardware has it "
         "for embedding, float32 for llm)",
     )
