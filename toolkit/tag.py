@@ -831,6 +831,7 @@ class _LLMBackend:
         self.model.to(getattr(torch, self.dtype))
         self.options = options
         self.prompts = prompts
+        self.system = prompts.render(LLM_SYSTEM_TEMPLATE)  # the same for every prompt
         self.labels = list(labels)
         self.template_sha256 = hashlib.sha256(
             (prompts.sha256(LLM_TEMPLATE) + prompts.sha256(LLM_SYSTEM_TEMPLATE)).encode()
@@ -868,9 +869,8 @@ class _LLMBackend:
         if not getattr(self.tokenizer, "chat_template", None):
             return list(self.tokenizer(user)["input_ids"])
         messages = []
-        system = self.prompts.render(LLM_SYSTEM_TEMPLATE)
-        if system:
-            messages.append({"role": "system", "content": system})
+        if self.system:
+            messages.append({"role": "system", "content": self.system})
         messages.append({"role": "user", "content": user})
         ids = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, tokenize=True, return_dict=True
@@ -977,6 +977,7 @@ class _EnsembleBackend:
         if (raw < 0).any() or raw.sum() <= 0:
             raise ValueError(f"ensemble weights must be >= 0 and not all 0, got {weights}")
         self.weights = raw / raw.sum()
+        self.n_labels = len(labels)
         self.options = options
         self.members: list[_Backend] = [
             _BACKEND_CLASSES[b](labels, m, options, prompts, device, cache) for b, m in members
@@ -988,11 +989,11 @@ class _EnsembleBackend:
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
         eps = 1e-9
-        mixed = np.zeros((len(texts), 0))
+        mixed = np.zeros((len(texts), self.n_labels))
         for weight, member in zip(self.weights, self.members, strict=True):
             p = np.clip(member.score(texts), eps, 1 - eps)
             part = np.log(p) - np.log1p(-p) if self.options.multi_label else np.log(p)
-            mixed = weight * part if mixed.shape[1] == 0 else mixed + weight * part
+            mixed = mixed + weight * part
         out = _sigmoid(mixed) if self.options.multi_label else _softmax(mixed)
         out[[not t.strip() for t in texts]] = 0.0
         return out
