@@ -168,3 +168,18 @@ def test_an_article_that_cleans_to_nothing_fails_alone(tmp_path, models):
     report = run(src, tmp_path / "out", models)
     assert report.processed == 1
     assert [f.source for f in report.failures] == ["nav.txt"]
+
+
+def test_without_tags_no_tagger_runs(folder, tmp_path, models, monkeypatch):
+    def no_default_tagger(*args, **kwargs):
+        raise AssertionError("a default tagger was built although tags=False")
+
+    monkeypatch.setattr("toolkit.tag.Tagger.__init__", no_default_tagger)
+    summarizer, _ = models
+    out = tmp_path / "out"
+    options = RunOptions(progress=False, tags=False)
+    run_folder(folder, out, summarizer=summarizer, tagger=None, options=options)
+    records = [json.loads(line) for line in (out / "summaries.jsonl").read_text().splitlines()]
+    assert records and all(r["topics"] == [] and r["summary"] for r in records)
+    assert json.loads((out / "run.json").read_text())["tagger"] is None
+    assert "no topics" in (out / "digest.md").read_text()

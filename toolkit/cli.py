@@ -130,7 +130,10 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
             cache=args.cache_dir,
         )
     options = RunOptions(
-        resume=args.resume, max_bytes=args.max_bytes, progress=not args.no_progress
+        resume=args.resume,
+        max_bytes=args.max_bytes,
+        progress=not args.no_progress,
+        tags=not args.no_tags,
     )
     report = run_folder(
         args.input, args.output, summarizer=summarizer, tagger=tagger, options=options

@@ -56,6 +56,7 @@ class RunOptions:
         progress: show a progress bar on stderr.
         duplicate_threshold: Jaccard similarity from which two articles are near-duplicates
             (they share a ``duplicate_group`` in the output and one digest entry).
+        tags: tag topics (with ``tagger``, else the default tagger); False: no topics.
     """
 
     resume: bool = False
@@ -63,6 +64,7 @@ class RunOptions:
     clean: CleanOptions = field(default_factory=CleanOptions)
     progress: bool = True
     duplicate_threshold: float = 0.8
+    tags: bool = True
 
 
 @dataclass
@@ -211,7 +213,8 @@ def run_folder(
         output_dir: where ``summaries.jsonl``, ``errors.jsonl``, ``digest.md`` and ``run.json``
             go; created if needed. Input files are never modified.
         summarizer: default: ``Summarizer()`` (the embedded default model).
-        tagger: default: ``Tagger()`` (embedding backend, default taxonomy).
+        tagger: default: ``Tagger()`` (embedding backend, default taxonomy); none when
+            ``options.tags`` is False.
         options: run options.
 
     Returns:
@@ -228,7 +231,9 @@ def run_folder(
         from .summarize import Summarizer
 
         summarizer = Summarizer()
-    if tagger is None:
+    if not opts.tags:
+        tagger = None
+    elif tagger is None:
         from .tag import Tagger
 
         tagger = Tagger()
@@ -292,7 +297,7 @@ def run_folder(
         "input": str(src),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "summarizer": summarizer.model_name,
-        "tagger": f"{tagger.backend}:{tagger.model_name}",
+        "tagger": f"{tagger.backend}:{tagger.model_name}" if tagger else None,
     }
     atomic_write_text(out / DIGEST, render_digest(records, failures, header))
     info = {

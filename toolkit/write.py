@@ -98,11 +98,12 @@ def render_digest(
             seen_groups.add(group_id)
         topics = rec.get("topics") or []
         groups[topics[0]["label"] if topics else "untagged"].append(rec)
+    topics_by = f"topics by `{header['tagger']}`" if header.get("tagger") else "no topics"
     lines = [
         "# News digest",
         "",
         f"{len(records)} articles from `{header['input']}` · {header['generated']} · "
-        f"summaries by `{header['summarizer']}` · topics by `{header['tagger']}`",
+        f"summaries by `{header['summarizer']}` · {topics_by}",
     ]
     if folded:
         lines.append(f"· {folded} duplicates shown once, under their first copy")
