@@ -107,7 +107,7 @@ def test_long_input_is_map_reduced_not_truncated(tiny_causal, monkeypatch):
     assert "consecutive parts of one news article" in prompts[-1]
     # no call went past the model's context
     for prompt in prompts:
-        assert s._encode(prompt)["input_ids"].shape[-1] + 6 <= s.context
+        assert s.encode(prompt)["input_ids"].shape[-1] + 6 <= s.context
 
 
 def test_article_is_delimited_data_in_the_prompt(tiny_causal, monkeypatch):
@@ -139,7 +139,7 @@ def test_seq2seq_model_is_detected_and_map_reduced(tiny_seq2seq, monkeypatch):
     result = s.summarise(LONG)
     assert result.chunks > 1 and result.rounds >= 2
     for prompt in prompts:
-        assert s._encode(prompt)["input_ids"].shape[-1] <= s.context
+        assert s.encode(prompt)["input_ids"].shape[-1] <= s.context
     assert isinstance(result.text, str)
 
 

@@ -247,8 +247,18 @@ class Summarizer:
     def _variables(self, **extra: Any) -> dict[str, Any]:
         return {"words": self.options.words, "model_type": self.model.config.model_type, **extra}
 
-    def _encode(self, prompt: str) -> dict[str, Any]:
-        """Tokenise a rendered prompt as the model expects it (chat template for chat models)."""
+    def prompt(self, article: str, title: str | None = None) -> str:
+        """The rendered map-step prompt for one article part (what :meth:`generate` takes)."""
+        return self.prompts.render(self.template, **self._variables(article=article, title=title))
+
+    def encode(self, prompt: str) -> dict[str, Any]:
+        """Tokenise a rendered prompt as the model expects it (chat template for chat models).
+
+        Fine-tuning builds its inputs with this too, so a tuned model sees what it is trained on.
+
+        Returns:
+            ``input_ids`` and ``attention_mask`` tensors of shape (1, length).
+        """
         if self.kind == "causal" and getattr(self.tokenizer, "chat_template", None):
             messages = []
             if self.prompts.exists(self.options.system_template):
@@ -267,7 +277,7 @@ class Summarizer:
         return self.options.max_new_tokens if self.kind == "causal" else 0
 
     def _prompt_tokens(self, prompt: str) -> int:
-        return int(self._encode(prompt)["input_ids"].shape[-1])
+        return int(self.encode(prompt)["input_ids"].shape[-1])
 
     def _fits(self, prompt: str) -> bool:
         """Whether a rendered prompt plus the answer fits the model's context."""
@@ -293,7 +303,7 @@ class Summarizer:
         """Generate from a rendered prompt (the template output) and return the new text."""
         import torch
 
-        inputs = {k: v.to(self.model.device) for k, v in self._encode(prompt).items()}
+        inputs = {k: v.to(self.model.device) for k, v in self.encode(prompt).items()}
         o = self.options
         pad = self.tokenizer.pad_token_id
         if pad is None:
@@ -355,8 +365,7 @@ class Summarizer:
         chunks = split_into_chunks(text, self.count, budget)
         if not chunks:
             return Summary(text="", chunks=0, rounds=0, warnings=["empty article"])
-        variables = [self._variables(article=c, title=title) for c in chunks]
-        partials = [self.generate(self.prompts.render(self.template, **v)) for v in variables]
+        partials = [self.generate(self.prompt(c, title)) for c in chunks]
         rounds = 1
         while len(partials) > 1:
             groups = self._combine_groups([" ".join(p.split()) for p in partials], title)
