@@ -98,15 +98,18 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", text.casefold())
 
 
-def assign_split(key: str, row_id: str) -> str:
+def assign_split(key: str, row_id: str, dev: float = 0.2, test: float = 0.2) -> str:
     """The split of a row: sha256(f"{key}:{row_id}") read as a number in [0, 1).
 
-    < 0.6 is "train", < 0.8 "dev", the rest "test". Deterministic, independent of row order
-    and of the other rows, so adding or removing rows never moves one between splits.
+    Below ``1 - dev - test`` is "train", then "dev" up to ``1 - test``, the rest "test"
+    (60/20/20 by default). Deterministic, independent of row order and of the other rows, so
+    adding or removing rows never moves one between splits.
     """
+    if dev < 0 or test < 0 or dev + test >= 1:
+        raise ValueError(f"dev ({dev}) and test ({test}) fractions must be >= 0 and sum below 1")
     digest = hashlib.sha256(f"{key}:{row_id}".encode()).digest()
     u = int.from_bytes(digest[:8], "big") / 2**64
-    return "train" if u < 0.6 else "dev" if u < 0.8 else "test"
+    return "train" if u < 1 - dev - test else "dev" if u < 1 - test else "test"
 
 
 # Mojibake in NewsArticles.csv: the scraper wrote every non-ASCII character as '?' (or U+FFFD).
