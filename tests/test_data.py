@@ -473,3 +473,18 @@ def test_builtin_dataset(name):
     if name == "aclsum":
         assert max(D.word_count(t) for t in ds["text"]) <= D.ACL_MAX_WORDS
     assert D.load_builtin(name, "test").num_rows == EXPECTED[name]["test"]
+
+
+def test_assign_split_fractions():
+    from collections import Counter
+
+    from toolkit.data import assign_split
+
+    counts = Counter(assign_split("k", str(i), dev=0.1, test=0.1) for i in range(5000))
+    assert 0.77 < counts["train"] / 5000 < 0.83 and 0.08 < counts["test"] / 5000 < 0.12
+    # the default split of a row does not depend on the new parameters
+    assert [assign_split("k", str(i)) for i in range(50)] == [
+        assign_split("k", str(i), dev=0.2, test=0.2) for i in range(50)
+    ]
+    with pytest.raises(ValueError, match="fractions"):
+        assign_split("k", "1", dev=0.5, test=0.5)
