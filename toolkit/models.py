@@ -23,8 +23,10 @@ from .settings import cache_dir, pick_device
 
 __all__ = [
     "PRESETS",
+    "RUN_FILE",
     "ModelUnavailable",
     "Preset",
+    "adapter_base",
     "fetch",
     "fingerprint",
     "load_generator",
@@ -184,6 +186,11 @@ def resolve(name_or_path: str, cache: str | os.PathLike[str] | None = None) -> s
     return preset.hub_id
 
 
+_CONFIG_FILES = ("config.json", "adapter_config.json")
+#: Written by ``toolkit finetune`` into its run folder; names the base model of an adapter.
+RUN_FILE = "finetune.json"
+
+
 def fingerprint(resolved: str) -> str | None:
     """sha256 over a local model folder's config and weight files (None for a hub id).
 
@@ -196,7 +203,7 @@ def fingerprint(resolved: str) -> str | None:
         return None
     digest = hashlib.sha256()
     for path in sorted(folder.iterdir()):
-        if path.name == "config.json" or path.suffix in (".safetensors", ".gguf", ".bin"):
+        if path.name in _CONFIG_FILES or path.suffix in (".safetensors", ".gguf", ".bin"):
             digest.update(path.name.encode())
             with path.open("rb") as fh:
                 for block in iter(lambda: fh.read(1 << 22), b""):
@@ -262,6 +269,8 @@ def load_generator(
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     resolved = resolve(name_or_path, cache)
+    if (Path(resolved) / "adapter_config.json").is_file():
+        return _load_adapter(Path(resolved), device, cache)
     config = _load_config(resolved)
     kind = model_kind(config)
     if kind not in ("causal", "seq2seq"):
@@ -285,3 +294,45 @@ def load_generator(
     model.to(dev)  # type: ignore[arg-type]  # transformers types .to loosely
     model.eval()
     return model, tokenizer, kind, resolved
+
+
+def adapter_base(folder: Path) -> str:
+    """The base model of a LoRA adapter folder: as given to ``toolkit finetune`` (its run file),
+    else the adapter config's ``base_model_name_or_path``."""
+    import json
+
+    run = folder / RUN_FILE
+    if run.is_file():
+        base = json.loads(run.read_text(encoding="utf-8")).get("base_model")
+        if base:
+            return str(base)
+    config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+    base = config.get("base_model_name_or_path")
+    if not base:
+        raise ModelUnavailable(f"{folder}: the adapter does not say which base model it is for")
+    return str(base)
+
+
+def _load_adapter(
+    folder: Path, device: str | None, cache: str | os.PathLike[str] | None
+) -> tuple[Any, Any, Kind, str]:
+    """Load a LoRA adapter folder: its base model, the adapter on top, merged for speed."""
+    from transformers import AutoTokenizer
+
+    if not (folder / "adapter_model.safetensors").is_file():
+        raise ModelUnavailable(
+            f"{folder}: no adapter_model.safetensors (only safetensors adapters are loaded); "
+            "save the adapter with safe_serialization=True"
+        )
+    base = adapter_base(folder)
+    model, tokenizer, kind, _ = load_generator(base, device, cache)
+    try:
+        from peft import PeftModel
+    except ImportError as err:  # pragma: no cover - peft is a dependency
+        raise ModelUnavailable(f"{folder} is a LoRA adapter; install peft to load it") from err
+    model = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
+    model = model.merge_and_unload()  # an ordinary model again: generation runs at base speed
+    model.eval()
+    if (folder / "tokenizer_config.json").is_file():
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    return model, tokenizer, kind, str(folder.resolve())
