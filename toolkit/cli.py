@@ -1,4 +1,4 @@
-"""Command line: ``toolkit summarise``, ``toolkit eval``, ``toolkit fetch``, ``toolkit models``.
+"""Command line: ``toolkit summarise``, ``clean``, ``eval``, ``finetune``, ``fetch``, ``models``.
 
 Exit status: 0 when every article was processed, 1 when some file or record failed (each is
 named on stderr with its reason), 2 for a usage or set-up error (message says what to do).
@@ -337,6 +337,107 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_finetune(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune a summariser on your own article/summary pairs",
+        description="Fine-tune a summariser on article/summary pairs: an eval suite (its train "
+        "and dev splits) or a .jsonl/.json/.csv file. Saves a run folder that loads with "
+        "--model RUN_DIR in `toolkit summarise` and `toolkit eval`, and ends with an "
+        "evaluation of the untuned and the tuned model on the test split (RUN_DIR/eval/).",
+    )
+    p.add_argument("data", metavar="DATA|SUITE", help="a pairs file or an eval suite")
+    p.add_argument("-o", "--output", required=True, metavar="RUN_DIR", help="the run folder")
+    p.add_argument(
+        "--model",
+        default="smollm2-135m",
+        help="the model to start from: preset, folder or hub id (default: %(default)s)",
+    )
+    p.add_argument("--lora", action="store_true", help="train a LoRA adapter (peft)")
+    p.add_argument("--merge", action="store_true", help="with --lora: save merged weights")
+    p.add_argument("--epochs", type=float, help="passes over the data (default 1)")
+    p.add_argument("--lr", type=float, help="learning rate (default 1e-3 LoRA, 5e-5 full)")
+    p.add_argument("--batch-size", type=int, help="pairs per optimizer step (default 8)")
+    p.add_argument("--limit", type=int, help="train on the first N pairs only")
+    p.add_argument("--val-limit", type=int, help="validate on the first N dev pairs (40)")
+    p.add_argument("--max-source-tokens", type=int, help="article tokens per training prompt (256)")
+    p.add_argument("--patience", type=int, help="early stopping: validations without gain (3)")
+    p.add_argument("--eval-every", type=int, help="steps between validations (3 an epoch)")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--precision", choices=PRECISIONS, help="default: auto (bf16 where native)")
+    p.add_argument("--lora-r", type=int, help="LoRA rank (default 16)")
+    p.add_argument("--words", type=int, help="summary length in the prompt (default: suite's)")
+    for role in ("id", "text", "reference", "title", "split"):
+        p.add_argument(f"--{role}-column", metavar="NAME", help=f"data file: the {role} column")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    p.add_argument("--keep-checkpoints", action="store_true", help="keep RUN_DIR/checkpoints")
+    p.add_argument("--no-eval", action="store_true", help="skip the before/after evaluation")
+    p.add_argument("--eval-limit", type=int, help="evaluate on the first N test examples")
+    p.add_argument("--prompts", metavar="DIR", help="folder of your own templates")
+    p.add_argument("--device", help="cpu, cuda, mps or auto (default: auto)")
+    p.add_argument("--cache-dir", help="cache (default: $TOOLKIT_CACHE or ~/.cache)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_finetune)
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .finetune import FinetuneOptions, finetune
+
+    changes = {
+        "epochs": args.epochs,
+        "learning_rate": args.lr,
+        "batch_size": args.batch_size,
+        "limit": args.limit,
+        "validation_limit": args.val_limit,
+        "max_source_tokens": args.max_source_tokens,
+        "patience": args.patience,
+        "eval_every": args.eval_every,
+        "seed": args.seed,
+        "precision": args.precision,
+        "lora_r": args.lora_r,
+        "eval_limit": args.eval_limit,
+    }
+    columns = {
+        role: getattr(args, f"{role}_column")
+        for role in ("id", "text", "reference", "title", "split")
+        if getattr(args, f"{role}_column")
+    }
+    options = replace(
+        FinetuneOptions(
+            lora=args.lora,
+            merge=args.merge,
+            columns=columns,
+            keep_checkpoints=args.keep_checkpoints,
+            evaluate=not args.no_eval,
+            progress=not args.no_progress,
+        ),
+        **{k: v for k, v in changes.items() if v is not None},
+    )
+    summary = None
+    if args.words is not None:  # the suite's other generation settings stay
+        from .suites import list_suites, load_suite
+        from .summarize import SummaryOptions
+
+        is_suite = args.data in list_suites() or args.data.endswith(".toml")
+        base = load_suite(args.data).summary_options() if is_suite else SummaryOptions()
+        summary = replace(base, words=args.words)
+    result = finetune(
+        args.data,
+        args.model,
+        args.output,
+        options,
+        summary=summary,
+        prompts=args.prompts,
+        resume=args.resume,
+        device=args.device,
+        cache=args.cache_dir,
+    )
+    print(f"run folder: {result.run_dir} (use it as --model {result.run_dir})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``toolkit`` command."""
     parser = argparse.ArgumentParser(
@@ -349,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fetch(sub)
     _add_models(sub)
     _add_eval(sub)
+    _add_finetune(sub)
     return parser
 
 
