@@ -82,13 +82,13 @@ def test_causal_model_is_detected_and_str_in_gives_str_out(tiny_causal):
 
 def spy_prompts(monkeypatch, summarizer) -> list[str]:
     seen: list[str] = []
-    real = summarizer.generate
+    real = summarizer._candidates
 
-    def record(prompt: str) -> str:
+    def record(prompt: str, constraint, count: int) -> list[str]:
         seen.append(prompt)
-        return real(prompt)
+        return real(prompt, constraint, count)
 
-    monkeypatch.setattr(summarizer, "generate", record)
+    monkeypatch.setattr(summarizer, "_candidates", record)
     return seen
 
 

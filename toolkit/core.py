@@ -152,6 +152,7 @@ def process(
             "chunks": summary.chunks,
             "rounds": summary.rounds,
             "input_tokens": summary.input_tokens,
+            "guard": summary.guard,
         },
         "topics": [asdict(t) for t in tagging.topics] if tagging else [],
         "topic_scores": [asdict(t) for t in tagging.scores] if tagging else [],

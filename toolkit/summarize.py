@@ -3,6 +3,9 @@
 Inputs longer than the model's context (or the ``max_input_tokens`` cap) are split on
 paragraph, then sentence, then word boundaries, each part is summarised, and the partial
 summaries are combined (map-reduce), in as many rounds as it takes. Nothing is truncated.
+
+Names and numbers are kept to the article while the model writes, and the finished summary
+is checked against it (:mod:`toolkit.faithful`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+from .faithful import GUARDS, SourceConstraint, check, fallback
 from .models import DEFAULT_SUMMARIZER, load_generator
 from .prompts import Prompts
 from .text import split_sentences
@@ -47,6 +51,14 @@ class SummaryOptions:
             transformers' own option, which for decoder-only models also counts the prompt).
         max_input_tokens: cap on article tokens per model call, below the model's context;
             small models summarise shorter inputs better and faster. None = the full context.
+        faithful: constrained decoding: a word with a capital letter or a digit (a name, an
+            acronym, a number) can only be one the article (or its title) has
+            (:class:`toolkit.faithful.SourceConstraint`).
+        guard: what to do with a finished summary that states a name or number the article
+            does not support, or whose words mostly do not come from the article
+            (:func:`toolkit.faithful.check`): "fallback" puts the article's first sentence in
+            its place (with beam search, the next beam that passes is taken first), "warn"
+            keeps it with a warning, "off" does not check.
     """
 
     template: str | None = None
@@ -58,6 +70,12 @@ class SummaryOptions:
     repetition_penalty: float = 1.0
     no_repeat_ngram_size: int = 3
     max_input_tokens: int | None = 1536
+    faithful: bool = True
+    guard: str = "fallback"
+
+    def __post_init__(self) -> None:
+        if self.guard not in GUARDS:
+            raise ValueError(f"guard must be one of {', '.join(GUARDS)}, got {self.guard!r}")
 
 
 @dataclass
@@ -69,6 +87,9 @@ class Summary:
     rounds: int = 1
     input_tokens: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: "passed", "fallback" (the model's summary failed the check and the article's first
+    #: sentence stands in its place), "failed" (failed, kept: guard "warn"), or None (no check)
+    guard: str | None = None
 
 
 def _split_words(text: str, count: Callable[[str], int], budget: int) -> list[str]:
@@ -299,8 +320,17 @@ class Summarizer:
         return budget
 
     # -- generation -------------------------------------------------------------------------
-    def generate(self, prompt: str) -> str:
-        """Generate from a rendered prompt (the template output) and return the new text."""
+    def generate(self, prompt: str, source: str | None = None) -> str:
+        """Generate from a rendered prompt (the template output) and return the new text.
+
+        Args:
+            prompt: the rendered template.
+            source: with ``options.faithful``, names and numbers are kept to this text.
+        """
+        return self._candidates(prompt, source, 1)[0]
+
+    def _candidates(self, prompt: str, source: str | None, count: int) -> list[str]:
+        """The best ``count`` (at most ``num_beams``) outputs for a prompt, best first."""
         import torch
 
         inputs = {k: v.to(self.model.device) for k, v in self.encode(prompt).items()}
@@ -309,15 +339,21 @@ class Summarizer:
         if pad is None:
             pad = self.tokenizer.eos_token_id
         extra: dict[str, Any] = {}
+        prompt_length = int(inputs["input_ids"].shape[-1]) if self.kind == "causal" else 0
+        processors: list[Any] = []
         if o.no_repeat_ngram_size and self.kind == "causal":
-            from transformers import LogitsProcessorList
-
-            prompt_length = int(inputs["input_ids"].shape[-1])
-            extra["logits_processor"] = LogitsProcessorList(
-                [SummaryNoRepeatNGram(o.no_repeat_ngram_size, prompt_length)]
-            )
+            processors.append(SummaryNoRepeatNGram(o.no_repeat_ngram_size, prompt_length))
         elif o.no_repeat_ngram_size:  # seq2seq: the decoder sees only the summary
             extra["no_repeat_ngram_size"] = o.no_repeat_ngram_size
+        if source is not None and o.faithful:  # last: it checks what the others leave
+            processors.append(
+                SourceConstraint(self.tokenizer, source, prompt_length, keep=2 * o.num_beams)
+            )
+        if processors:
+            from transformers import LogitsProcessorList
+
+            extra["logits_processor"] = LogitsProcessorList(processors)
+        count = max(1, min(count, o.num_beams))
         with torch.inference_mode():
             out = self.model.generate(
                 **inputs,
@@ -326,10 +362,11 @@ class Summarizer:
                 do_sample=False,
                 repetition_penalty=o.repetition_penalty,
                 pad_token_id=pad,
+                num_return_sequences=count,
                 **extra,
             )
-        new = out[0][inputs["input_ids"].shape[-1] :] if self.kind == "causal" else out[0]
-        return str(self.tokenizer.decode(new, skip_special_tokens=True))
+        start = inputs["input_ids"].shape[-1] if self.kind == "causal" else 0
+        return [str(self.tokenizer.decode(row[start:], skip_special_tokens=True)) for row in out]
 
     def _combine_prompt(self, group: list[str], title: str | None) -> str:
         return self.prompts.render(
@@ -361,20 +398,54 @@ class Summarizer:
         Returns:
             The summary with its chunk count, reduce rounds, input size and warnings.
         """
+        o = self.options
         budget = self.budget if not title else self._article_budget(title)
         chunks = split_into_chunks(text, self.count, budget)
         if not chunks:
             return Summary(text="", chunks=0, rounds=0, warnings=["empty article"])
-        partials = [self.generate(self.prompt(c, title)) for c in chunks]
+        source = f"{title}\n\n{text}" if title else text
+        # with a guard and beam search, the other beams of the last step are kept as
+        # stand-ins for a summary that fails the check
+        count = o.num_beams if o.guard == "fallback" else 1
+        prompts = [self.prompt(c, title) for c in chunks]
         rounds = 1
-        while len(partials) > 1:
-            groups = self._combine_groups([" ".join(p.split()) for p in partials], title)
-            partials = [self.generate(self._combine_prompt(g, title)) for g in groups]
+        while True:
+            if len(prompts) == 1:
+                candidates = self._candidates(prompts[0], source, count)
+                break
+            partials = [" ".join(self.generate(p, source).split()) for p in prompts]
+            groups = self._combine_groups(partials, title)
+            prompts = [self._combine_prompt(g, title) for g in groups]
             rounds += 1
-        final, warnings = tidy(partials[0])
-        if not final:
-            warnings.append("the model produced no text")
-        return Summary(final, len(chunks), rounds, self.count(text), warnings)
+        final, warnings, verdict = self._guard(candidates, text, title)
+        return Summary(final, len(chunks), rounds, self.count(text), warnings, verdict)
+
+    def _guard(
+        self, candidates: list[str], text: str, title: str | None
+    ) -> tuple[str, list[str], str | None]:
+        """Tidy the candidates and pick the first that passes :func:`check` (per ``guard``).
+
+        Returns:
+            (summary, warnings, guard verdict as in :attr:`Summary.guard`)
+        """
+        tidied = [tidy(c) for c in candidates]
+        if self.options.guard == "off":
+            final, warnings = tidied[0]
+            if not final:
+                warnings.append("the model produced no text")
+            return final, warnings, None
+        source = f"{title}\n\n{text}" if title else text
+        verdicts = [check(t, source) for t, _ in tidied]
+        for (final, warnings), verdict in zip(tidied, verdicts, strict=True):
+            if verdict.ok:
+                return final, warnings, "passed"
+        reasons = "; ".join(verdicts[0].reasons)
+        if self.options.guard == "warn":
+            final, warnings = tidied[0]
+            return final, [*warnings, f"faithfulness check failed: {reasons}"], "failed"
+        note = f"the model's summary failed the faithfulness check ({reasons}); "
+        note += "the article's first sentence stands in its place"
+        return fallback(text), [note], "fallback"
 
     @overload
     def __call__(self, text: str, title: str | None = None) -> str: ...  # type: ignore[overload-overlap]
