@@ -50,6 +50,19 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
         "0 = the model's full context)",
     )
     p.add_argument(
+        "--guard",
+        choices=("fallback", "warn", "off"),
+        help="a summary naming a person, place or number the article lacks, or not drawn "
+        "from the article: fallback = use the article's first sentence instead (default), "
+        "warn = keep it with a warning, off = no check",
+    )
+    p.add_argument(
+        "--unconstrained",
+        action="store_true",
+        help="let the model write names and numbers the article does not have (off: "
+        "constrained decoding)",
+    )
+    p.add_argument(
         "--labels",
         help="label set: a file (.json, .txt, .yaml) or comma-separated labels "
         "(default: IPTC Media Topics, top level)",
@@ -102,6 +115,8 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
         "max_new_tokens": args.max_new_tokens,
         "num_beams": args.num_beams,
         "max_input_tokens": args.max_input_tokens,
+        "guard": args.guard,
+        "faithful": False if args.unconstrained else None,
     }
     sopts = replace(sopts, **{k: v for k, v in changes.items() if v is not None})
     if sopts.max_input_tokens == 0:
@@ -258,6 +273,14 @@ def _add_eval(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prompts", metavar="DIR", help="folder of your own templates")
     p.add_argument("--device", help="cpu, cuda, mps or auto (default: auto)")
     p.add_argument("--cache-dir", help="cache (default: $TOOLKIT_CACHE or ~/.cache)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a summariser setting over the suite's [generation] (repeatable), e.g. "
+        "num_beams=4, guard=off, faithful=false",
+    )
     p.add_argument("--list", action="store_true", help="list the builtin suites")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_eval)
@@ -272,6 +295,22 @@ def _load_report(path: str) -> dict:
     if not file.is_file():
         raise FileNotFoundError(f"{path}: no report.json there; give a report folder or file")
     return dict(json.loads(file.read_text(encoding="utf-8")))
+
+
+def _setting(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` with the value read as TOML would (4, 0.5, true, "x"), else a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise SystemExit(f"toolkit: error: --set {text!r}: write KEY=VALUE, e.g. num_beams=4")
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        parsed: object = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key.strip(), parsed
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -297,6 +336,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         device=args.device,
         cache=args.cache_dir,
         progress=not args.no_progress,
+        generation=dict(_setting(s) for s in args.set),
     )
     if args.args[:1] == ["compare"]:
         if len(args.args) != 3:

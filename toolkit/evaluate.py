@@ -18,16 +18,19 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, metrics
 from .prompts import Prompts
 from .settings import cache_dir
 from .suites import Suite
+
+if TYPE_CHECKING:
+    from .summarize import SummaryOptions
 from .text import split_sentences
 
 __all__ = [
@@ -59,6 +62,8 @@ class EvalOptions:
         device: torch device (default: auto).
         cache: cache folder (models, data, generations).
         progress: show progress bars.
+        generation: summariser settings over the suite's ``[generation]`` (fields of
+            :class:`toolkit.summarize.SummaryOptions`), e.g. ``{"num_beams": 4}``.
     """
 
     models: list[str] | None = None
@@ -71,6 +76,7 @@ class EvalOptions:
     device: str | None = None
     cache: str | None = None
     progress: bool = True
+    generation: dict[str, Any] = field(default_factory=dict)
 
 
 # -- baselines -------------------------------------------------------------------------------
@@ -128,21 +134,25 @@ class GenerationCache:
         self.path = root / "generations" / f"{system_key}.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.done: dict[str, str] = {}
+        self.info: dict[str, dict[str, Any]] = {}
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8").splitlines():
                 try:
                     rec = json.loads(line)
                     self.done[rec["key"]] = rec["output"]
+                    self.info[rec["key"]] = rec.get("info") or {}
                 except (json.JSONDecodeError, KeyError):
                     continue  # a torn last line from an interrupted run
 
     def get(self, key: str) -> str | None:
         return self.done.get(key)
 
-    def put(self, key: str, output: str) -> None:
+    def put(self, key: str, output: str, info: dict[str, Any] | None = None) -> None:
         self.done[key] = output
+        self.info[key] = info or {}
+        rec = {"key": key, "output": output, "info": info or {}}
         with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"key": key, "output": output}, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
 # -- scoring ---------------------------------------------------------------------------------
@@ -230,6 +240,18 @@ def _aggregate_topics(
 
 
 # -- systems -----------------------------------------------------------------------------------
+def summary_options(suite: Suite, options: EvalOptions) -> SummaryOptions:
+    """The suite's ``[generation]`` settings with ``options.generation`` on top."""
+    from .summarize import SummaryOptions
+
+    merged = {**suite.generation, **options.generation}
+    try:
+        return SummaryOptions(**merged)
+    except TypeError as err:
+        known = ", ".join(f.name for f in fields(SummaryOptions))
+        raise ValueError(f"unknown generation setting ({err}); known: {known}") from None
+
+
 def _summary_system(
     name: str, rows: list[dict[str, Any]], suite: Suite, options: EvalOptions, root: Path
 ) -> dict[str, Any]:
@@ -237,7 +259,7 @@ def _summary_system(
 
     summarizer = Summarizer(
         name,
-        options=suite.summary_options(),
+        options=summary_options(suite, options),
         prompts=Prompts(options.prompts),
         device=options.device,
         cache=options.cache,
@@ -258,18 +280,22 @@ def _summary_system(
     }
     key = _sha(settings)[:16]
     gen = GenerationCache(root, f"summary-{key}")
-    outputs, seconds = [], []
+    outputs, seconds, guards = [], [], []
     for row in _bar(rows, name, options.progress):
         ckey = _sha([row["id"], row["text"], row.get("title")])
         cached = gen.get(ckey)
         if cached is None:
             t = time.perf_counter()
-            cached = summarizer.summarise(row["text"], row.get("title")).text
+            summary = summarizer.summarise(row["text"], row.get("title"))
             seconds.append(time.perf_counter() - t)
-            gen.put(ckey, cached)
+            cached = summary.text
+            gen.put(ckey, cached, {"guard": summary.guard})
         outputs.append(cached)
+        guards.append(gen.info.get(ckey, {}).get("guard"))
     settings["generated"] = len(seconds)
     settings["seconds_per_example"] = sum(seconds) / len(seconds) if seconds else None
+    # how often the faithfulness check passed the model's summary or put the lead in its place
+    settings["guard"] = dict(Counter(str(g) for g in guards))
     return {"kind": "model", "settings": settings, "outputs": outputs}
 
 
