@@ -38,6 +38,13 @@ def test_summarise_writes_outputs_and_exit_status_reports_failures(
     rec = json.loads((tmp_path / "out" / "summaries.jsonl").read_text())
     assert [t["label"] for t in rec["topic_scores"]] != []
     assert len(rec["topics"]) == 1
+    assert rec["summary_info"]["guard"] in ("passed", "fallback")
+    unguarded = [*args[:3], str(tmp_path / "out2"), *args[4:], "--guard", "off"]
+    assert main([*unguarded, "--unconstrained"]) == 0
+    rec2 = json.loads((tmp_path / "out2" / "summaries.jsonl").read_text())
+    assert rec2["summary_info"]["guard"] is None
+    run = json.loads((tmp_path / "out2" / "run.json").read_text())
+    assert "off" in json.dumps(run) and '"faithful": false' in json.dumps(run)
     (src / "empty.md").write_text("")
     assert main(["summarize", *args[1:], "--resume"]) == 1
     err = capsys.readouterr().err

@@ -217,3 +217,37 @@ def test_reports_carry_the_model_hash(summary_suite, tiny_causal, tmp_path):
     settings = report["systems"][str(tiny_causal)]["settings"]
     assert settings["model_sha256"] == fingerprint(str(tiny_causal))
     assert len(settings["template_sha256"]) == 64 and len(settings["code_sha256"]) == 64
+
+
+def test_generation_settings_over_the_suite_and_guard_verdicts(
+    summary_suite, tiny_causal, tmp_path, capsys
+):
+    out = tmp_path / "rep"
+    args = ["eval", str(summary_suite), "--model", str(tiny_causal), "--no-baselines"]
+    args += ["--bootstrap", "50", "--no-progress", "--cache-dir", str(tmp_path / "c")]
+    assert main([*args, "-o", str(out), "--set", "guard=off", "--set", "words=7"]) == 0
+    settings = json.loads((out / "report.json").read_text())["systems"][str(tiny_causal)][
+        "settings"
+    ]
+    assert settings["options"]["guard"] == "off" and settings["options"]["words"] == 7
+    assert settings["options"]["max_new_tokens"] == 5  # the suite's own setting stays
+    assert settings["guard"] == {"None": 4}
+    # guarded (the default): every example has a verdict, kept with the cached output
+    assert main([*args, "-o", str(out)]) == 0
+    guarded = json.loads((out / "report.json").read_text())["systems"][str(tiny_causal)]
+    verdicts = guarded["settings"]["guard"]
+    assert sum(verdicts.values()) == 4 and set(verdicts) <= {"passed", "fallback"}
+    assert main([*args, "-o", str(out)]) == 0  # from the cache: same verdicts
+    again = json.loads((out / "report.json").read_text())["systems"][str(tiny_causal)]
+    assert again["settings"]["generated"] == 0 and again["settings"]["guard"] == verdicts
+
+
+def test_an_unknown_generation_setting_is_a_clear_error(summary_suite, tiny_causal, tmp_path):
+    suite = load_suite(str(summary_suite))
+    opts = EvalOptions(
+        models=[str(tiny_causal)], progress=False, cache=str(tmp_path), generation={"beams": 4}
+    )
+    with pytest.raises(ValueError, match="unknown generation setting.*num_beams"):
+        evaluate_suite(suite, opts)
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        main(["eval", str(summary_suite), "--set", "num_beams"])

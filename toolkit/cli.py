@@ -41,7 +41,7 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
         "--prompts", metavar="DIR", help="folder of your own templates (override by name)"
     )
     p.add_argument("--words", type=int, help="summary length asked for, in words (default 40)")
-    p.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (default 80)")
+    p.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (default 60)")
     p.add_argument("--num-beams", type=int, help="beam search width (default 1, greedy)")
     p.add_argument(
         "--max-input-tokens",

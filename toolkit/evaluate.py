@@ -264,15 +264,18 @@ def _summary_system(
         device=options.device,
         cache=options.cache,
     )
-    from . import summarize
+    from . import faithful, summarize
     from .models import fingerprint
 
     settings: dict[str, Any] = {
         "model": name,
         "resolved": summarizer.resolved,
         "model_sha256": fingerprint(summarizer.resolved),
-        # the summariser's own code: a change to chunking or tidying must not reuse old outputs
-        "code_sha256": hashlib.sha256(Path(summarize.__file__).read_bytes()).hexdigest(),
+        # the summariser's own code: a change to chunking, tidying or the faithfulness guards
+        # must not reuse old outputs
+        "code_sha256": hashlib.sha256(
+            b"".join(Path(m.__file__).read_bytes() for m in (summarize, faithful))
+        ).hexdigest(),
         "kind": summarizer.kind,
         "template": summarizer.template,
         "template_sha256": summarizer.template_sha256,
