@@ -274,7 +274,7 @@ def _summary_system(
         # the summariser's own code: a change to chunking, tidying or the faithfulness guards
         # must not reuse old outputs
         "code_sha256": hashlib.sha256(
-            b"".join(Path(m.__file__).read_bytes() for m in (summarize, faithful))
+            b"".join(Path(str(m.__file__)).read_bytes() for m in (summarize, faithful))
         ).hexdigest(),
         "kind": summarizer.kind,
         "template": summarizer.template,
