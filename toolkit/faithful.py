@@ -55,6 +55,11 @@ def _is_risky(word: str) -> bool:
     return any(ch.isdigit() or ch.isupper() for ch in word)
 
 
+#: Words a capital does not make a name: "The", "Officials" (sorted too, for prefix lookups).
+_FREE = frozenset(w.casefold() for w in STOP_WORDS | COMMON_WORDS)
+_FREE_SORTED = sorted(_FREE)
+
+
 class SourceConstraint:
     """Logits processor: a word with a capital letter or a digit only as the source writes it.
 
@@ -81,12 +86,11 @@ class SourceConstraint:
         self.special = set(getattr(tokenizer, "all_special_ids", []) or [])
         words = {_core(w) for w in source.split()}
         self.words = sorted(w for w in words if w)
-        self.free = {w.casefold() for w in STOP_WORDS | COMMON_WORDS}
 
     def allowed(self, word: str) -> bool:
         """Whether a (possibly unfinished) word may be written."""
         core = _core(word)
-        if not core or not _is_risky(core) or core.casefold() in self.free:
+        if not core or not _is_risky(core) or core.casefold() in _FREE:
             return True
         i = bisect.bisect_left(self.words, core)
         if i < len(self.words) and self.words[i].startswith(core):
@@ -95,7 +99,8 @@ class SourceConstraint:
         if len(core) > 1 and not core[1:].islower():
             return False
         folded = core.casefold()
-        return core[0].isalpha() and any(f.startswith(folded) for f in self.free)
+        i = bisect.bisect_left(_FREE_SORTED, folded)
+        return core[0].isalpha() and i < len(_FREE_SORTED) and _FREE_SORTED[i].startswith(folded)
 
     def _current_word(self, ids: list[int]) -> str:
         text = self.tokenizer.decode(ids, skip_special_tokens=True)

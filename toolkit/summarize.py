@@ -417,13 +417,18 @@ class Summarizer:
             groups = self._combine_groups(partials, title)
             prompts = [self._combine_prompt(g, title) for g in groups]
             rounds += 1
-        final, warnings, verdict = self._guard(candidates, text, title)
+        final, warnings, verdict = self._guard(candidates, text, source)
         return Summary(final, len(chunks), rounds, self.count(text), warnings, verdict)
 
     def _guard(
-        self, candidates: list[str], text: str, title: str | None
+        self, candidates: list[str], text: str, source: str
     ) -> tuple[str, list[str], str | None]:
         """Tidy the candidates and pick the first that passes :func:`check` (per ``guard``).
+
+        Args:
+            candidates: the model's outputs, best first.
+            text: the article (the fallback is its lead sentence).
+            source: the article with its title, as the model saw them (what is checked).
 
         Returns:
             (summary, warnings, guard verdict as in :attr:`Summary.guard`)
@@ -434,7 +439,6 @@ class Summarizer:
             if not final:
                 warnings.append("the model produced no text")
             return final, warnings, None
-        source = f"{title}\n\n{text}" if title else text
         verdicts = [check(t, source) for t, _ in tidied]
         for (final, warnings), verdict in zip(tidied, verdicts, strict=True):
             if verdict.ok:
