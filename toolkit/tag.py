@@ -34,7 +34,7 @@ from typing import Any, Protocol, overload
 
 import numpy as np
 
-from .models import ModelUnavailable, model_kind, resolve
+from .models import ModelUnavailable, load_embedder, model_kind, resolve
 from .prompts import Prompts
 from .settings import PRECISIONS, pick_device, pick_dtype
 
@@ -550,23 +550,7 @@ class _EmbeddingBackend:
         device: str,
         cache: Any,
     ) -> None:
-        from sentence_transformers import SentenceTransformer
-
-        resolved = resolve(model, cache)
-        try:
-            self.model = SentenceTransformer(
-                resolved,
-                device=device,
-                trust_remote_code=False,
-                model_kwargs={"use_safetensors": True},  # never unpickle weight files
-            )
-        except (OSError, ValueError) as err:
-            raise ModelUnavailable(
-                f"cannot load sentence-transformers model {model!r} ({resolved}): "
-                f"{str(err).splitlines()[0] if str(err) else type(err).__name__}. Pass a "
-                "preset (minilm), a local sentence-transformers folder, or make the hub "
-                "reachable."
-            ) from err
+        self.model = load_embedder(model, device, cache)
         import torch
 
         self.dtype = pick_dtype(device, options.precision)
