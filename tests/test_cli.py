@@ -28,6 +28,8 @@ def test_summarise_writes_outputs_and_exit_status_reports_failures(
         "politics,sport",
         "--max-new-tokens",
         "5",
+        "--extractor",
+        str(tiny_embedder),
         "--no-progress",
         "--top-k",
         "1",
@@ -38,7 +40,8 @@ def test_summarise_writes_outputs_and_exit_status_reports_failures(
     rec = json.loads((tmp_path / "out" / "summaries.jsonl").read_text())
     assert [t["label"] for t in rec["topic_scores"]] != []
     assert len(rec["topics"]) == 1
-    assert rec["summary_info"]["guard"] in ("passed", "fallback")
+    assert rec["summary_info"]["guard"] in ("passed", "repaired", "regenerated", "fallback")
+    assert rec["summary_info"]["method"] == "abstractive"
     unguarded = [*args[:3], str(tmp_path / "out2"), *args[4:], "--guard", "off"]
     assert main([*unguarded, "--unconstrained"]) == 0
     rec2 = json.loads((tmp_path / "out2" / "summaries.jsonl").read_text())
@@ -72,3 +75,38 @@ def test_cli_offers_every_tagger_backend() -> None:
     from toolkit.tag import BACKENDS
 
     assert TAG_BACKENDS == BACKENDS
+
+
+def test_summarise_styles_and_the_extractive_backend(tmp_path, tiny_embedder):
+    from tests.tiny_models import build_causal
+
+    roomy = build_causal(tmp_path / "causal-1k", context=1024)  # room for the bullets prompt
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(TEXT)
+    common = ["--tagger-model", str(tiny_embedder), "--no-progress", "--extractor", "lead"]
+    out = tmp_path / "bullets"
+    args = ["summarise", str(src), "-o", str(out), "--model", str(roomy), *common]
+    assert main([*args, "--style", "bullets", "--max-new-tokens", "8"]) == 0
+    rec = json.loads((out / "summaries.jsonl").read_text())
+    assert all(line.startswith("- ") for line in rec["summary"].splitlines())
+    run = json.loads((out / "run.json").read_text())
+    assert '"style": "bullets"' in json.dumps(run) and rec["template"]["name"] == (
+        "summarise_bullets.j2"
+    )
+    out = tmp_path / "extractive"
+    extractive = f"extractive:{tiny_embedder}"
+    assert main(["summarise", str(src), "-o", str(out), "--model", extractive, *common]) == 0
+    rec = json.loads((out / "summaries.jsonl").read_text())
+    assert rec["summary_info"]["method"] == "extractive"
+    assert rec["summary"] in TEXT  # a sentence of the article, word for word
+
+
+def test_the_style_choices_are_the_summarisers():
+    from toolkit.cli import build_parser
+    from toolkit.summarize import STYLES
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    style = next(a for a in sub.choices["summarise"]._actions if a.dest == "style")
+    assert tuple(style.choices) == tuple(STYLES)

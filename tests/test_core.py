@@ -23,7 +23,8 @@ ARTICLE = (
 
 @pytest.fixture(scope="module")
 def models(tiny_causal, tiny_embedder):
-    summarizer = Summarizer(str(tiny_causal), options=SummaryOptions(max_new_tokens=5))
+    options = SummaryOptions(max_new_tokens=5, extractor=str(tiny_embedder))
+    summarizer = Summarizer(str(tiny_causal), options=options)
     tagger = Tagger(["sport", "politics", "economy"], model=str(tiny_embedder))
     return summarizer, tagger
 

@@ -225,6 +225,7 @@ def test_generation_settings_over_the_suite_and_guard_verdicts(
     out = tmp_path / "rep"
     args = ["eval", str(summary_suite), "--model", str(tiny_causal), "--no-baselines"]
     args += ["--bootstrap", "50", "--no-progress", "--cache-dir", str(tmp_path / "c")]
+    args += ["--set", "extractor=lead"]
     assert main([*args, "-o", str(out), "--set", "guard=off", "--set", "words=7"]) == 0
     settings = json.loads((out / "report.json").read_text())["systems"][str(tiny_causal)][
         "settings"
@@ -236,7 +237,9 @@ def test_generation_settings_over_the_suite_and_guard_verdicts(
     assert main([*args, "-o", str(out)]) == 0
     guarded = json.loads((out / "report.json").read_text())["systems"][str(tiny_causal)]
     verdicts = guarded["settings"]["guard"]
-    assert sum(verdicts.values()) == 4 and set(verdicts) <= {"passed", "fallback"}
+    assert sum(verdicts.values()) == 4
+    assert set(verdicts) <= {"passed", "repaired", "regenerated", "fallback"}
+    assert guarded["settings"]["method"] == {"abstractive": 4}
     assert main([*args, "-o", str(out)]) == 0  # from the cache: same verdicts
     again = json.loads((out / "report.json").read_text())["systems"][str(tiny_causal)]
     assert again["settings"]["generated"] == 0 and again["settings"]["guard"] == verdicts

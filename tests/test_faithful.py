@@ -7,7 +7,19 @@ import pytest
 import torch
 
 from tests.tiny_models import build_causal, tiny_tokenizer
-from toolkit.faithful import SourceConstraint, _pieces, check, content_support, fallback
+from toolkit.faithful import (
+    FAILURES,
+    SourceConstraint,
+    _pieces,
+    check,
+    content_support,
+    drop_unsupported,
+    fallback,
+    language,
+    meta_bad_words,
+    partial_words,
+    strip_meta,
+)
 from toolkit.summarize import Summarizer, SummaryOptions
 
 ARTICLE = (
@@ -36,6 +48,117 @@ def test_check_rejects_meta_talk_and_empty_output():
     assert not check("   ", ARTICLE).ok
 
 
+INSTRUCTIONS = (
+    "You are a careful news editor.\nWrite a one-sentence summary of this news article, at "
+    "most 40 words. Use only facts from the article."
+)
+
+#: One crafted failing output per kind of failure.
+FAILING = {
+    "empty": "  ",
+    "refusal": "I'm sorry, but I cannot help with that request about Harwick.",
+    "meta": "This article discusses the council and the library in Harwick.",
+    "echo": "Write a one-sentence summary of this news article: the council closes the library.",
+    "language": "Le conseil de Harwick va fermer la bibliothèque de Victoria Road en mars.",
+    "repetition": "The council voted to close the library, close the library, close the library.",
+    "truncated": "The Harwick council voted on Tuesday to close the Victoria Road library in",
+    "unsupported": "Mayor John Okafor said 5,000 people signed the petition.",
+    "support": "Officials praised the wonderful weather and sunshine at the seaside.",
+}
+
+
+@pytest.mark.parametrize("kind", FAILURES)
+def test_check_names_each_kind_of_failure(kind):
+    verdict = check(FAILING[kind], ARTICLE, instructions=INSTRUCTIONS)
+    assert not verdict.ok and kind in verdict.kinds, (kind, verdict)
+    assert len(verdict.reasons) == len(verdict.kinds)
+
+
+def test_check_catches_a_name_cut_off_and_a_run_of_symbols():
+    cut = check("The library will close, the Harwi council said.", ARTICLE)
+    assert cut.kinds == ["unsupported"] and "Harwi" in cut.unsupported
+    assert partial_words("Harwick and Harwi and Vic and 300.", ARTICLE) == ["Harwi", "Vic"]
+    garbage = check("The Harwick council voted to close the-[###*#**##**#", ARTICLE)
+    assert "repetition" in garbage.kinds and "run of symbols" in " ".join(garbage.reasons)
+
+
+def test_an_echo_does_not_count_the_articles_own_words():
+    title = "Harwick council votes to close the Victoria Road library"
+    source = f"{title}\n\n{ARTICLE}"
+    said = f"Write a summary. {title}"  # the instructions, as rendered with the title
+    copied = "Harwick council votes to close the Victoria Road library in March."
+    assert check(copied, source, instructions=said).ok
+
+
+def test_meta_bad_words_ban_the_noun_after_the_determiner():
+    tok = tiny_tokenizer()
+    banned = meta_bad_words(tok)
+    the_article = tok(" the article", add_special_tokens=False)["input_ids"]
+    assert the_article in banned and all(len(ids) > 1 for ids in banned)
+    assert [tok("The", add_special_tokens=False)["input_ids"][0]] not in banned
+
+
+def test_no_meta_passes_the_banned_phrases_to_generate(roomy_causal, monkeypatch):
+    s = Summarizer(str(roomy_causal), options=SummaryOptions(max_new_tokens=4), device="cpu")
+    seen: list[dict] = []
+    real = s.model.generate
+
+    def spy(**kwargs):
+        seen.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(s.model, "generate", spy)
+    s.generate(s.prompt(ARTICLE))
+    assert seen[-1]["bad_words_ids"] == meta_bad_words(s.tokenizer)
+    s.options.no_meta = False
+    s.generate(s.prompt(ARTICLE))
+    assert "bad_words_ids" not in seen[-1]
+
+
+def test_check_names_other_meta_openings():
+    for meta in [
+        "This news story says the Harwick council voted to close the library in March.",
+        "A recent article in the Harwick press says the council voted to close the library.",
+    ]:
+        assert check(meta, ARTICLE).kinds == ["meta"], meta
+
+
+def test_check_passes_plain_news_sentences_that_look_like_failures():
+    fine = [
+        "Harwick council will close the library; the text of its decision is public.",
+        "About 300 people signed a petition to keep the library open.",
+        "The council said repairs would cost 2 million pounds.",
+    ]
+    for summary in fine:
+        verdict = check(summary, ARTICLE, instructions=INSTRUCTIONS)
+        assert verdict.ok, (summary, verdict.reasons)
+    # a headline need not end a sentence
+    assert check("Harwick to close Victoria Road library", ARTICLE, complete=False).ok
+
+
+def test_language_by_function_words_or_script():
+    assert language(ARTICLE) == "en"
+    assert language("Der Rat hat die Schließung der Bibliothek beschlossen, nicht mit uns.") == "de"
+    assert language("Совет решил закрыть библиотеку") == "cyrillic"
+    assert language("Harwick Victoria Road") is None  # no evidence either way
+
+
+def test_strip_meta_cuts_an_opening_with_the_news_after_it():
+    assert strip_meta("The article says that the council will close the library.") == (
+        "The council will close the library."
+    )
+    assert strip_meta("This article discusses libraries.") == "This article discusses libraries."
+
+
+def test_drop_unsupported_keeps_the_supported_sentences():
+    two = "Harwick council will close the library. Mayor John Okafor praised the decision."
+    assert drop_unsupported(two, ARTICLE) == "Harwick council will close the library."
+    bullets = "- The library will close in March.\n- Mayor John Okafor objected."
+    assert drop_unsupported(bullets, ARTICLE) == "- The library will close in March."
+    assert drop_unsupported("Mayor John Okafor objected.", ARTICLE) is None  # nothing left
+    assert drop_unsupported("The library will close.", ARTICLE) is None  # nothing to drop
+
+
 def test_content_support_counts_content_words_only():
     assert content_support("the council and the library", ARTICLE) == 1.0
     assert content_support("the council bought bananas", ARTICLE) == pytest.approx(1 / 3)
@@ -58,6 +181,21 @@ def test_source_constraint_allows_words_with_capitals_or_digits_only_as_the_sour
         assert not c.allowed(word), word
     # capitalised common words are free, and so is spelling them out
     assert c.allowed("The") and c.allowed("Th") and c.allowed("Officials")
+
+
+def test_source_constraint_lets_a_name_begin_but_not_end_part_way():
+    tok = tiny_tokenizer()
+    c = SourceConstraint(tok, "Port Aldwick raised the US-led toll to 1,200 pounds.")
+    assert c.allowed("Aldwi") and not c.allowed("Aldwi", finished=True)
+    assert c.allowed("Aldwick", finished=True) and c.allowed("US-led", finished=True)
+    # a space after an unfinished name is banned: the model must finish it or not start it
+    current = tok(" Port Aldwi", add_special_tokens=False)["input_ids"]
+    space = tok(" raised", add_special_tokens=False)["input_ids"][0]
+    scores = torch.zeros(1, len(tok))
+    scores[0, space] = 10.0
+    out = c(torch.tensor([current]), scores.clone())
+    assert c._current_word(current) == "Aldwi"
+    assert torch.isinf(out[0, space])
 
 
 def test_source_constraint_bans_the_best_tokens_until_an_allowed_one_leads():
@@ -110,23 +248,68 @@ def roomy_causal(tmp_path_factory: pytest.TempPathFactory):
 
 
 def guarded(model, monkeypatch, outputs: list[str], **options) -> Summarizer:
+    """A summariser whose model says ``outputs`` (its beams); the extractive stage takes the
+    lead sentences (no embedding model) unless told otherwise."""
+    options = {"extractor": "lead", **options}
     s = Summarizer(str(model), options=SummaryOptions(**options), device="cpu")
     monkeypatch.setattr(s, "_candidates", lambda prompt, constraint, count: outputs[:count])
     return s
 
 
-def test_guard_falls_back_to_the_first_sentence_and_says_why(roomy_causal, monkeypatch):
+def test_guard_falls_back_to_the_extractive_summary_and_says_why(roomy_causal, monkeypatch):
     s = guarded(roomy_causal, monkeypatch, ["A Kenyan-American rapper opened the library."])
     result = s.summarise(ARTICLE)
     assert result.text == fallback(ARTICLE) and result.guard == "fallback"
-    assert any("'Kenyan-American'" in w and "first sentence" in w for w in result.warnings)
+    assert any("'Kenyan-American'" in w and "extractive summary" in w for w in result.warnings)
+
+
+def test_guard_cuts_a_meta_opening(roomy_causal, monkeypatch):
+    said = ["The article says that the Victoria Road library will close in March."]
+    result = guarded(roomy_causal, monkeypatch, said, retry=False).summarise(ARTICLE)
+    assert result.text == "The Victoria Road library will close in March."
+    assert result.guard == "repaired" and "meta opening was cut" in result.warnings[-1]
+
+
+def test_guard_drops_the_unsupported_sentence(roomy_causal, monkeypatch):
+    said = ["The Victoria Road library will close in March. Mayor John Okafor objected."]
+    result = guarded(roomy_causal, monkeypatch, said, retry=False).summarise(ARTICLE)
+    assert result.text == "The Victoria Road library will close in March."
+    assert result.guard == "repaired" and "'Mayor John Okafor'" in result.warnings[-1]
+
+
+def test_guard_regenerates_once_from_the_salient_sentences(roomy_causal, monkeypatch):
+    s = Summarizer(str(roomy_causal), options=SummaryOptions(extractor="lead"), device="cpu")
+    prompts: list[str] = []
+    replies = iter(["I'm sorry, I cannot summarise this.", "Harwick will close its library."])
+
+    def model(prompt, constraint, count):
+        prompts.append(prompt)
+        return [next(replies)]
+
+    monkeypatch.setattr(s, "_candidates", model)
+    longer = (
+        ARTICLE
+        + " "
+        + " ".join(f"Speaker {i} praised the library at the meeting." for i in range(4))
+    )
+    result = s.summarise(longer)
+    assert result.text == "Harwick will close its library." and result.guard == "regenerated"
+    assert "a refusal" in result.warnings[0]
+    # the second try saw the lead sentences only, not the whole article
+    assert len(prompts) == 2 and "Victoria Road" in prompts[1] and "Speaker 3" not in prompts[1]
+    assert "Speaker 3" in prompts[0]
+    # an article of no more than those sentences is not tried again: same input, same output
+    replies = iter(["I'm sorry, I cannot summarise this."])
+    prompts.clear()
+    assert s.summarise(ARTICLE).guard == "fallback" and len(prompts) == 1
 
 
 def test_guard_takes_the_next_beam_that_passes(roomy_causal, monkeypatch):
     beams = ["That's a great summary!", "The Victoria Road library will close in March."]
     s = guarded(roomy_causal, monkeypatch, beams, num_beams=2)
     result = s.summarise(ARTICLE)
-    assert result.text == beams[1] and result.guard == "passed"
+    assert result.text == beams[1] and result.guard == "repaired"
+    assert "beam 2" in result.warnings[-1]
 
 
 def test_guard_warn_keeps_the_summary_and_off_does_not_check(roomy_causal, monkeypatch):

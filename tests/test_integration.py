@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from toolkit.core import RunOptions, run_folder
+from toolkit.faithful import check
 from toolkit.summarize import Summarizer
 from toolkit.tag import Tagger
 
@@ -87,6 +88,12 @@ def test_seed_summaries_are_english_prose_about_the_article(seed_run):
         assert sum(w in article_words for w in content) / len(content) >= 0.5, summary
         assert {"china", "russia", "xi", "putin"} & set(words), summary
         assert "<article>" not in summary and "summary" not in summary.lower()[:10]
+        # the guard's verdict is recorded, and a summary of the model's own passes its check
+        verdict = rec["summary_info"]["guard"]
+        assert verdict in ("passed", "repaired", "regenerated", "fallback"), verdict
+        if verdict != "fallback":
+            source = f"{rec['title']}\n\n{rec['text']}" if rec["title"] else rec["text"]
+            assert check(summary, source).ok, (summary, check(summary, source).reasons)
 
 
 def test_seed_topics_rank_sensibly(seed_run):

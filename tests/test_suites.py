@@ -234,7 +234,11 @@ BASE = 'task = "summary"\n[source]\nbuiltin = "aclsum"\n'
         (BASE + "[split]\ngate_limit = 0\n", "split.gate_limit", "a whole number >= 1"),
         (BASE + "[split]\ngate_limit = true\n", "split.gate_limit", "a whole number >= 1"),
         (BASE + "[split]\norder = 'random'\n", "split.order", "unknown order 'random'"),
-        (BASE + "[generation]\nbeams = 2\n", "generation.beams", "unknown key (allowed: template"),
+        (
+            BASE + "[generation]\nbeams = 2\n",
+            "generation.beams",
+            "unknown key (allowed: style, template",
+        ),
         (
             BASE + "[generation]\nwords = '30'\n",
             "generation.words",

@@ -67,7 +67,9 @@ def test_summary_no_repeat_ngram_ignores_the_prompt():
 
 
 def opts(**kw) -> SummaryOptions:
-    return SummaryOptions(**{"max_new_tokens": 6, **kw})
+    """Short outputs; the guard's extractive stage takes lead sentences (no embedding model)
+    and does not regenerate, so the calls seen are the pipeline's own."""
+    return SummaryOptions(**{"max_new_tokens": 6, "extractor": "lead", "retry": False, **kw})
 
 
 def test_causal_model_is_detected_and_str_in_gives_str_out(tiny_causal):
@@ -93,10 +95,11 @@ def spy_prompts(monkeypatch, summarizer) -> list[str]:
 
 
 def test_long_input_is_map_reduced_not_truncated(tiny_causal, monkeypatch):
-    s = Summarizer(str(tiny_causal), options=opts(max_input_tokens=120), device="cpu")
+    options = opts(max_input_tokens=120, long_input="map-reduce")
+    s = Summarizer(str(tiny_causal), options=options, device="cpu")
     prompts = spy_prompts(monkeypatch, s)
     result = s.summarise(LONG, title="Sentences")
-    assert result.chunks > 1 and result.rounds >= 2
+    assert result.chunks > 1 and result.rounds >= 2 and result.method == "map-reduce"
     assert result.input_tokens == s.count(LONG)
     map_prompts = prompts[: result.chunks]
     # every sentence of the article reached the model in some chunk
@@ -131,7 +134,7 @@ def test_user_template_overrides_by_name(tiny_causal, tmp_path, monkeypatch):
 
 
 def test_seq2seq_model_is_detected_and_map_reduced(tiny_seq2seq, monkeypatch):
-    s = Summarizer(str(tiny_seq2seq), options=opts(), device="cpu")
+    s = Summarizer(str(tiny_seq2seq), options=opts(long_input="map-reduce"), device="cpu")
     assert s.kind == "seq2seq"
     assert s.template == "summarise_seq2seq.j2"
     assert s.context == 128 and s.budget < 128
@@ -154,3 +157,70 @@ def test_a_non_generative_model_is_refused(tiny_nli):
 
     with pytest.raises(ModelUnavailable, match="not a text generator"):
         Summarizer(str(tiny_nli))
+
+
+def test_long_input_extract_then_abstract_feeds_the_salient_sentences_once(
+    tiny_causal, tiny_embedder, monkeypatch
+):
+    options = opts(max_input_tokens=120, extractor=str(tiny_embedder))
+    s = Summarizer(str(tiny_causal), options=options, device="cpu")
+    prompts = spy_prompts(monkeypatch, s)
+    result = s.summarise(LONG, title="Sentences")
+    assert result.method == "extract-then-abstract" and result.chunks == 1
+    assert len(prompts) == 1  # one model call instead of a map and a reduce
+    fed = prompts[0].split("<article>")[1].split("</article>")[0]
+    sentences = [f"Sentence {p}.{k} " for p in range(12) for k in range(6)]
+    seen = [x for x in sentences if x in fed]
+    assert 1 <= len(seen) < len(sentences)  # a part of the article, whole sentences
+    assert seen == sorted(seen, key=sentences.index)  # in the article's order
+    assert s.count(fed.replace("Sentences\n\n", "", 1).strip()) <= s.budget
+
+
+def test_extractive_backend_needs_no_generator(tiny_embedder):
+    s = Summarizer(f"extractive:{tiny_embedder}", options=SummaryOptions(style="paragraph"))
+    assert s.kind == "extractive" and s.template is None and s.template_sha256 is None
+    article = " ".join(f"Sentence {k} has several plain words in it, number {k}." for k in range(8))
+    result = s.summarise(article)
+    assert result.method == "extractive" and result.guard is None
+    picked = [x for x in result.text.split(". ") if x]
+    assert 1 <= len(picked) <= 3 and all(x.rstrip(".") in article for x in picked)
+    assert s(["", article])[0] == ""
+
+
+@pytest.fixture(scope="module")
+def roomy_causal(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny chat model with room for a paragraph's 160 new tokens."""
+    from tests.tiny_models import build_causal
+
+    return build_causal(tmp_path_factory.mktemp("models") / "causal-1k", context=1024)
+
+
+@pytest.mark.parametrize("style", ["sentence", "paragraph", "bullets", "headline"])
+def test_each_style_has_its_template_and_length(roomy_causal, monkeypatch, style):
+    from toolkit.summarize import STYLES
+
+    s = Summarizer(str(roomy_causal), options=opts(style=style, max_new_tokens=None))
+    assert s.template == STYLES[style].template and Prompts().exists(s.template)
+    assert s.options.words == STYLES[style].words
+    assert s.options.max_new_tokens == STYLES[style].max_new_tokens
+    prompts = spy_prompts(monkeypatch, s)
+    s("The council voted to build a new bridge.", title="Bridge vote")
+    assert f"at most {STYLES[style].words} words" in prompts[0]
+    assert ("Bridge vote" in prompts[0]) is (style != "headline")  # a headline is not copied
+
+
+def test_an_unknown_style_or_long_input_is_refused():
+    with pytest.raises(ValueError, match="style must be one of"):
+        SummaryOptions(style="haiku")
+    with pytest.raises(ValueError, match="long_input must be one of"):
+        SummaryOptions(long_input="truncate")
+
+
+def test_tidy_per_style():
+    bullets, warnings = tidy("Here are the facts:\n* One fact.\n2) Two facts.\n- Three", "bullets")
+    assert bullets == "- One fact.\n- Two facts." and "unfinished last bullet" in warnings[0]
+    assert tidy("One fact. Two facts.", "bullets")[0] == "- One fact.\n- Two facts."
+    assert tidy('Headline: "Council to close library."\nMore text', "headline") == (
+        "Council to close library",
+        [],
+    )

@@ -35,26 +35,51 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default="smollm2-135m",
-        help="summariser: preset, local folder or hub id (default: %(default)s)",
+        help="summariser: preset, local folder or hub id, or `extractive` (the most central "
+        "sentences by MiniLM embeddings, no generator; `extractive:MODEL` for another "
+        "sentence-transformers model) (default: %(default)s)",
     )
     p.add_argument(
         "--prompts", metavar="DIR", help="folder of your own templates (override by name)"
     )
-    p.add_argument("--words", type=int, help="summary length asked for, in words (default 40)")
-    p.add_argument("--max-new-tokens", type=int, help="cap on generated tokens (default 60)")
+    p.add_argument(
+        "--style",
+        choices=("sentence", "paragraph", "bullets", "headline"),  # summarize.STYLES
+        help="summary style, each with its template: sentence (default), paragraph, bullets, "
+        "headline",
+    )
+    p.add_argument(
+        "--words", type=int, help="summary length asked for, in words (default: the style's)"
+    )
+    p.add_argument(
+        "--max-new-tokens", type=int, help="cap on generated tokens (default: the style's)"
+    )
     p.add_argument("--num-beams", type=int, help="beam search width (default 1, greedy)")
     p.add_argument(
         "--max-input-tokens",
         type=int,
-        help="article tokens per model call before map-reduce splitting (default 1536; "
-        "0 = the model's full context)",
+        help="article tokens per model call (default 1536; 0 = the model's full context)",
+    )
+    p.add_argument(
+        "--long-input",
+        choices=("extract", "map-reduce"),
+        help="an article over --max-input-tokens: extract = give the model its most salient "
+        "sentences that fit (default), map-reduce = summarise every part and combine",
     )
     p.add_argument(
         "--guard",
         choices=("fallback", "warn", "off"),
-        help="a summary naming a person, place or number the article lacks, or not drawn "
-        "from the article: fallback = use the article's first sentence instead (default), "
-        "warn = keep it with a warning, off = no check",
+        help="a summary that is not a summary (meta-talk, a refusal, echoed instructions, "
+        "another language, a loop, cut off) or names a person, place or number the article "
+        "lacks: fallback = repair it, regenerate once, else use the extractive summary "
+        "(default); warn = keep it with a warning; off = no check",
+    )
+    p.add_argument(
+        "--extractor",
+        metavar="MODEL",
+        help="sentence-embedding model of the extractive stage (long articles, the guard's "
+        "regeneration and fallback): a preset, folder or hub id, or `lead` for the first "
+        "sentences without a model (default: minilm)",
     )
     p.add_argument(
         "--unconstrained",
@@ -109,16 +134,18 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
     if not os.path.exists(args.input):
         raise SystemExit(f"toolkit: error: input {args.input} does not exist")
     prompts = Prompts(args.prompts)
-    sopts = SummaryOptions()
     changes = {
+        "style": args.style,
+        "long_input": args.long_input,
         "words": args.words,
         "max_new_tokens": args.max_new_tokens,
         "num_beams": args.num_beams,
         "max_input_tokens": args.max_input_tokens,
         "guard": args.guard,
+        "extractor": args.extractor,
         "faithful": False if args.unconstrained else None,
     }
-    sopts = replace(sopts, **{k: v for k, v in changes.items() if v is not None})
+    sopts = SummaryOptions(**{k: v for k, v in changes.items() if v is not None})
     if sopts.max_input_tokens == 0:
         sopts.max_input_tokens = None
     print(f"loading summariser {args.model} ...", file=sys.stderr, flush=True)

@@ -153,6 +153,7 @@ def process(
             "rounds": summary.rounds,
             "input_tokens": summary.input_tokens,
             "guard": summary.guard,
+            "method": summary.method,
         },
         "topics": [asdict(t) for t in tagging.topics] if tagging else [],
         "topic_scores": [asdict(t) for t in tagging.scores] if tagging else [],

@@ -264,7 +264,7 @@ def _summary_system(
         device=options.device,
         cache=options.cache,
     )
-    from . import faithful, summarize
+    from . import extract, faithful, summarize
     from .models import fingerprint
 
     settings: dict[str, Any] = {
@@ -274,7 +274,7 @@ def _summary_system(
         # the summariser's own code: a change to chunking, tidying or the faithfulness guards
         # must not reuse old outputs
         "code_sha256": hashlib.sha256(
-            b"".join(Path(str(m.__file__)).read_bytes() for m in (summarize, faithful))
+            b"".join(Path(str(m.__file__)).read_bytes() for m in (summarize, faithful, extract))
         ).hexdigest(),
         "kind": summarizer.kind,
         "template": summarizer.template,
@@ -283,7 +283,7 @@ def _summary_system(
     }
     key = _sha(settings)[:16]
     gen = GenerationCache(root, f"summary-{key}")
-    outputs, seconds, guards = [], [], []
+    outputs, seconds, guards, methods = [], [], [], []
     for row in _bar(rows, name, options.progress):
         ckey = _sha([row["id"], row["text"], row.get("title")])
         cached = gen.get(ckey)
@@ -292,13 +292,16 @@ def _summary_system(
             summary = summarizer.summarise(row["text"], row.get("title"))
             seconds.append(time.perf_counter() - t)
             cached = summary.text
-            gen.put(ckey, cached, {"guard": summary.guard})
+            gen.put(ckey, cached, {"guard": summary.guard, "method": summary.method})
         outputs.append(cached)
         guards.append(gen.info.get(ckey, {}).get("guard"))
+        methods.append(gen.info.get(ckey, {}).get("method"))
     settings["generated"] = len(seconds)
     settings["seconds_per_example"] = sum(seconds) / len(seconds) if seconds else None
-    # how often the faithfulness check passed the model's summary or put the lead in its place
+    # how often the guard passed the model's summary, repaired it, regenerated it, or put the
+    # extractive summary in its place; and how long articles were handled
     settings["guard"] = dict(Counter(str(g) for g in guards))
+    settings["method"] = dict(Counter(str(m) for m in methods))
     return {"kind": "model", "settings": settings, "outputs": outputs}
 
 

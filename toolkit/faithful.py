@@ -24,22 +24,53 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from .metrics import COMMON_WORDS, hallucination, tokenize
 from .text import STOP_WORDS, split_sentences
 
-__all__ = ["GUARDS", "Check", "SourceConstraint", "check", "content_support", "fallback"]
+__all__ = [
+    "FAILURES",
+    "GUARDS",
+    "Check",
+    "SourceConstraint",
+    "check",
+    "content_support",
+    "drop_unsupported",
+    "fallback",
+    "language",
+    "meta_bad_words",
+    "partial_words",
+    "strip_meta",
+]
 
 #: What the summariser does with a summary that fails :func:`check`.
 GUARDS: tuple[str, ...] = ("fallback", "warn", "off")
+
+#: The kinds of failure :func:`check` names, in the order it tests them.
+FAILURES: tuple[str, ...] = (
+    "empty",  # no text
+    "refusal",  # "I'm sorry, I cannot ..."
+    "meta",  # talk about the article or the task instead of the news: "This article discusses"
+    "echo",  # the prompt's instructions or delimiters repeated back
+    "language",  # not the article's language (or script)
+    "repetition",  # a loop: a phrase three times, a sentence twice, a word thrice in a row
+    "truncated",  # stops mid-sentence
+    "unsupported",  # a name or number the article does not support
+    "support",  # most of its words are not the article's
+)
 
 #: The least share of a summary's content words that must occur in the article.
 MIN_SUPPORT = 0.5
 
 _EDGE = "\"'()[]{}<>.,;:!?\u201c\u201d\u2018\u2019\u00ab\u00bb-\u2013\u2014*#"
+#: Punctuation that ends the word before it (not "." or "-" or "'": "U.S.", "US-led",
+#: "O'Brien" go on after them).
+_CLOSING = frozenset(',;:!?)]}"\u201d\u00bb')
 _POSSESSIVE = re.compile(r"['\u2019]s?$")
+_FINAL = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 
 
 def _core(word: str) -> str:
@@ -85,13 +116,17 @@ class SourceConstraint:
         self.pieces = _pieces(tokenizer)
         self.special = set(getattr(tokenizer, "all_special_ids", []) or [])
         words = {_core(w) for w in source.split()}
-        self.words = sorted(w for w in words if w)
+        self.known = frozenset(w for w in words if w)
+        self.words = sorted(self.known)
 
-    def allowed(self, word: str) -> bool:
-        """Whether a (possibly unfinished) word may be written."""
+    def allowed(self, word: str, finished: bool = False) -> bool:
+        """Whether a word may be written: begun (a prefix of an allowed word) or, with
+        ``finished``, complete ("Aldwi" may begin "Aldwick" but cannot end there)."""
         core = _core(word)
         if not core or not _is_risky(core) or core.casefold() in _FREE:
             return True
+        if finished:
+            return core in self.known
         i = bisect.bisect_left(self.words, core)
         if i < len(self.words) and self.words[i].startswith(core):
             return True
@@ -129,11 +164,14 @@ class SourceConstraint:
                 piece = self.pieces[tok] if tok < len(self.pieces) else ""
                 if tok in self.special or not piece:
                     continue  # allowed, but not counted: other processors may suppress them
-                if piece[0].isspace():
-                    ok = all(self.allowed(w) for w in piece.split())
-                else:
-                    words = (current + piece).split()
-                    ok = all(self.allowed(w) for w in words)
+                # every word the token finishes must be whole; the last may be begun
+                words = piece.split() if piece[0].isspace() else (current + piece).split()
+                ends = piece[-1].isspace()
+                ok = not (piece[0].isspace() and current) or self.allowed(current, True)
+                ok = ok and all(
+                    self.allowed(w, finished=ends or i < len(words) - 1 or w[-1] in _CLOSING)
+                    for i, w in enumerate(words)
+                )
                 if ok:
                     found += 1
                     if found >= self.keep:
@@ -160,6 +198,166 @@ def content_support(summary: str, source: str) -> float | None:
     return sum(w in have for w in words) / len(words)
 
 
+_REFUSAL = re.compile(
+    r"^\W*(i'?m sorry|i am sorry|sorry,|unfortunately,? i\b|as an ai\b|as a language model\b"
+    r"|i (?:can ?not|can'?t|am unable|'m unable|am not able|do not have|don'?t have|won'?t)\b)",
+    re.IGNORECASE,
+)
+_META_NOUN = r"(?:news )?(?:article|text|passage)"
+_META = re.compile(
+    r"\b(?:this|the|that|your|my|given|provided) " + _META_NOUN + r"\b(?! of\b)(?!\s*\d)"
+    r"|\b(?:this|the) news story\b|\bthis story\b"
+    r"|\b(?:a|an) (?:recent |new )?(?:news )?article (?:in|from|by|on|published)\b"
+    r"|\b(?:this|your|my) summary\b"
+    r"|\b(?:great|good|excellent|nice) (?:summary|question|article|job)\b"
+    r"|\b(?:let me know|i hope this|feel free to|here(?: is|'s) (?:a|the|my|your)\b)"
+    r"|^\W*(?:sure|certainly|of course|okay|absolutely)\b\W",
+    re.IGNORECASE,
+)
+#: "The article says that X" -> "X": a meta opening with the news after it, cut off.
+_META_LEAD = re.compile(
+    r"^\W*(?:the|this) " + _META_NOUN + r" (?:says|reports|states|notes|explains|claims|"
+    r"argues|suggests|reveals|shows|points out|confirms)(?: that)?,?\s+(?=\S)",
+    re.IGNORECASE,
+)
+_SYMBOLS = re.compile(r"[^\w\s]{6,}")
+_TAGS = re.compile(r"</?\s*(?:article|summaries|summary|text|instructions?)\s*>", re.IGNORECASE)
+
+#: A few of the commonest function words of languages news articles come in; a text's
+#: language is the one whose words it uses most (ties and too little evidence: unknown).
+_LANGUAGE_WORDS: dict[str, frozenset[str]] = {
+    code: frozenset(words.split())
+    for code, words in {
+        "en": "the and of to is that for on with was as are by this it from at have has",
+        "de": "der die das und ist nicht mit den von zu sich des auf für ein eine im dem wird",
+        "fr": "le la les de et des est une un du en pour dans que qui sur pas au avec ce aux été",
+        "es": "el la los las de y que en un una es por con para del se no lo su al",
+        "it": "il lo la gli e di che è un una per con del non sono della alla nel",
+        "nl": "het een en van is dat op te niet met voor zijn wordt ook bij",
+        "pt": "o os e de que em um uma é para com não do da no na dos",
+    }.items()
+}
+
+
+def language(text: str, min_hits: int = 3) -> str | None:
+    """The language of a text by its function words ("en", "de", "fr", "es", "it", "nl",
+    "pt"), or its script ("cyrillic", "cjk", ...) when it is mostly not Latin letters; None
+    when unsure (fewer than ``min_hits`` function words, or a tie)."""
+    import unicodedata
+
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return None
+    scripts = Counter(unicodedata.name(ch, "UNKNOWN").split()[0] for ch in letters)
+    script, n = scripts.most_common(1)[0]
+    if script != "LATIN" and n > len(letters) / 2:
+        return "cjk" if script in ("CJK", "HIRAGANA", "KATAKANA") else script.lower()
+    words = re.findall(r"[^\W\d_]+", text.casefold())
+    hits = Counter(
+        {code: sum(w in vocab for w in words) for code, vocab in _LANGUAGE_WORDS.items()}
+    )
+    ranked = hits.most_common(2)
+    best, count = ranked[0]
+    if count < min_hits or (len(ranked) > 1 and ranked[1][1] == count):
+        return None
+    return best
+
+
+def _loop(summary: str) -> str | None:
+    """What repeats in a summary that loops, or None."""
+    symbols = _SYMBOLS.search(summary)
+    if symbols:
+        return f"a run of symbols {symbols.group(0)[:12]!r}"
+    words = [w.casefold().strip(_EDGE) for w in summary.split()]
+    words = [w for w in words if w]
+    for i in range(len(words) - 2):
+        if words[i] == words[i + 1] == words[i + 2]:
+            return f"{words[i]!r} three times in a row"
+    for n in (5, 4, 3):
+        grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+        if grams:
+            gram, times = grams.most_common(1)[0]
+            if times >= 3 or (n >= 5 and times >= 2):
+                return f"{' '.join(gram)!r} {times} times"
+    seen: set[str] = set()
+    for sentence in split_sentences(summary):
+        key = " ".join(tokenize(sentence))
+        if key and key in seen:
+            return "a sentence twice"
+        seen.add(key)
+    return None
+
+
+def _grams(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def _echo(summary: str, instructions: str | None, source: str, n: int = 5) -> str | None:
+    """The part of the instructions (or a delimiter tag) that a summary repeats, or None;
+    words the article itself has in that order do not count."""
+    tag = _TAGS.search(summary)
+    if tag:
+        return tag.group(0)
+    if not instructions:
+        return None
+    grams = _grams(tokenize(instructions), n) - _grams(tokenize(source), n)
+    words = tokenize(summary)
+    for i in range(len(words) - n + 1):
+        if tuple(words[i : i + n]) in grams:
+            return " ".join(words[i : i + n])
+    return None
+
+
+def partial_words(summary: str, source: str) -> list[str]:
+    """Words with a capital letter or a digit that the source has only as the start of a
+    longer word: "British-Iri" for "British-Irish", "Aldwi" for "Aldwick" (a name cut off
+    where the model stopped)."""
+    known = {_core(w) for w in source.split()}
+    out = []
+    for word in summary.split():
+        core = _core(word)
+        if not core or not _is_risky(core) or core.casefold() in _FREE or core in known:
+            continue
+        if any(k.startswith(core) for k in known):
+            out.append(core)
+    return out
+
+
+#: Openings that talk about the article instead of the news; the summariser keeps the model
+#: from writing them (:func:`meta_bad_words`).
+META_PHRASES: tuple[str, ...] = (
+    "the article", "this article", "the news article", "this news article", "the text",
+    "this text", "the given text", "the provided text", "the passage", "this passage",
+    "this news story", "the news story", "this story", "a recent article", "a new article",
+)  # fmt: skip
+
+
+def meta_bad_words(tokenizer: Any) -> list[list[int]]:
+    """Token sequences of :data:`META_PHRASES` as a tokenizer writes them (lower case and
+    capitalised, with and without a leading space), for ``generate(bad_words_ids=...)``:
+    the last token of each is banned after the others, so "The" stays possible and
+    "The article" does not."""
+    out: set[tuple[int, ...]] = set()
+    for phrase in META_PHRASES:
+        for text in (phrase, phrase[:1].upper() + phrase[1:]):
+            for spaced in (text, " " + text):
+                ids = tokenizer(spaced, add_special_tokens=False)["input_ids"]
+                if len(ids) > 1:
+                    out.add(tuple(ids))
+    return [list(ids) for ids in sorted(out)]
+
+
+def strip_meta(summary: str) -> str:
+    """Cut a meta opening that has the news after it: "The article says that the council
+    will close the library." -> "The council will close the library." Anything else is
+    returned as it is."""
+    m = _META_LEAD.match(summary)
+    if not m:
+        return summary
+    rest = summary[m.end() :]
+    return rest[:1].upper() + rest[1:]
+
+
 @dataclass
 class Check:
     """The verdict on a summary."""
@@ -168,33 +366,74 @@ class Check:
     unsupported: list[str] = field(default_factory=list)  # names and numbers not in the source
     support: float | None = None  # share of content words from the source
     reasons: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # the failures, as named in FAILURES
 
 
-def check(summary: str, source: str, min_support: float = MIN_SUPPORT) -> Check:
-    """Whether a summary keeps to its source.
+def check(
+    summary: str,
+    source: str,
+    *,
+    instructions: str | None = None,
+    complete: bool = True,
+    min_support: float = MIN_SUPPORT,
+) -> Check:
+    """Whether a generated summary is a summary, and keeps to its source.
 
     Args:
         summary: the summary.
         source: the article (with its title, when the model saw one).
+        instructions: the prompt without the article (its instructions); a summary that
+            repeats five words of it in a row is an echo.
+        complete: whether the summary must end a sentence (not for a headline).
         min_support: the least share of the summary's content words found in the source.
 
     Returns:
-        A :class:`Check`: ``ok`` when the summary is not empty, every name and number in it is
-        supported (:func:`toolkit.metrics.hallucination`) and its content-word support is at
-        least ``min_support``; ``reasons`` says what failed, in words.
+        A :class:`Check`: ``ok`` when none of :data:`FAILURES` is found; ``kinds`` names
+        the failures and ``reasons`` says what failed, in words.
     """
-    reasons: list[str] = []
     if not summary.strip():
-        return Check(False, reasons=["the summary is empty"])
+        return Check(False, reasons=["the summary is empty"], kinds=["empty"])
+    failed: list[tuple[str, str]] = []
+    m = _REFUSAL.search(summary)
+    if m:
+        failed.append(("refusal", f"a refusal ({m.group(0).strip()!r})"))
+    m = _META.search(summary)
+    if m:
+        failed.append(("meta", f"talks about the article or the task ({m.group(0).strip()!r})"))
+    echoed = _echo(summary, instructions, source)
+    if echoed:
+        failed.append(("echo", f"repeats the instructions ({echoed!r})"))
+    said, wrote = language(source), language(summary)
+    if said and wrote and said != wrote:
+        failed.append(("language", f"written in {wrote}, the article in {said}"))
+    loop = _loop(summary)
+    if loop:
+        failed.append(("repetition", f"repeats itself ({loop})"))
+    if complete and not _FINAL.search(summary.strip()):
+        failed.append(("truncated", "stops mid-sentence"))
     found = hallucination(summary, source)
     unsupported = list(found["unsupported_items"])
+    unsupported += [w for w in partial_words(summary, source) if w not in unsupported]
     if unsupported:
-        reasons.append("not in the article: " + ", ".join(repr(u) for u in unsupported))
+        names = ", ".join(repr(u) for u in unsupported)
+        failed.append(("unsupported", "not in the article: " + names))
     support = content_support(summary, source)
     if support is None or support < min_support:
         share = "none" if support is None else f"{support:.0%}"
-        reasons.append(f"too few of its words come from the article ({share})")
-    return Check(not reasons, unsupported, support, reasons)
+        failed.append(("support", f"too few of its words come from the article ({share})"))
+    kinds = [k for k, _ in failed]
+    return Check(not failed, unsupported, support, [r for _, r in failed], kinds)
+
+
+def drop_unsupported(summary: str, source: str) -> str | None:
+    """The summary without its sentences (or bullet lines) that state a name or number the
+    source does not support; None when there is nothing to drop or nothing would be left."""
+    lines = [ln for ln in summary.splitlines() if ln.strip()]
+    units = lines if len(lines) > 1 else split_sentences(summary)
+    keep = [u for u in units if not hallucination(u, source)["unsupported_items"]]
+    if not keep or len(keep) == len(units):
+        return None
+    return ("\n" if len(lines) > 1 else " ").join(keep)
 
 
 def fallback(text: str, min_words: int = 6) -> str:

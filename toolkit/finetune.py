@@ -530,8 +530,10 @@ def finetune(
     summarizer = Summarizer(
         model, options=summary_opts, prompts=Prompts(prompts), device=device, cache=cache
     )
+    if summarizer.kind == "extractive":
+        raise ValueError("the extractive backend has no model to fine-tune; pass a generator")
     base_resolved = summarizer.resolved
-    max_target = opts.max_target_tokens or summary_opts.max_new_tokens
+    max_target = int(opts.max_target_tokens or summary_opts.max_new_tokens or 0)
 
     train_ds, train_cut = _examples(summarizer, train_rows, opts.max_source_tokens, max_target)
     val_ds, _ = _examples(summarizer, val_rows, opts.max_source_tokens, max_target)
