@@ -335,7 +335,7 @@ def test_str_in_str_out_list_in_list_out(
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ["textrank", "centroid"])  # "lead" has no model
 def test_real_minilm_ranks_the_off_topic_sentence_last(method: str) -> None:
     try:
         fetch("minilm")
