@@ -1,4 +1,4 @@
-"""Faithfulness: constrained decoding, the summary check, the fallback, the guard in the
+"""Faithfulness: constrained decoding, the summary check, the repairs, the guard in the
 summariser; tiny random models and invented texts."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from toolkit.faithful import (
     check,
     content_support,
     drop_unsupported,
-    fallback,
     language,
     meta_bad_words,
     partial_words,
@@ -119,6 +118,8 @@ def test_check_names_other_meta_openings():
     for meta in [
         "This news story says the Harwick council voted to close the library in March.",
         "A recent article in the Harwick press says the council voted to close the library.",
+        "The news report describes how the Harwick council voted to close the library.",
+        "This report says the Harwick council voted to close the library in March.",
     ]:
         assert check(meta, ARTICLE).kinds == ["meta"], meta
 
@@ -128,6 +129,7 @@ def test_check_passes_plain_news_sentences_that_look_like_failures():
         "Harwick council will close the library; the text of its decision is public.",
         "About 300 people signed a petition to keep the library open.",
         "The council said repairs would cost 2 million pounds.",
+        "The report said repairs to the library would cost 2 million pounds.",
     ]
     for summary in fine:
         verdict = check(summary, ARTICLE, instructions=INSTRUCTIONS)
@@ -163,13 +165,6 @@ def test_content_support_counts_content_words_only():
     assert content_support("the council and the library", ARTICLE) == 1.0
     assert content_support("the council bought bananas", ARTICLE) == pytest.approx(1 / 3)
     assert content_support("and the of", ARTICLE) is None
-
-
-def test_fallback_is_the_first_sentence_whole():
-    assert fallback(ARTICLE) == (
-        "The Harwick council voted on Tuesday to close the Victoria Road library in March."
-    )
-    assert fallback("  ") == ""
 
 
 def test_source_constraint_allows_words_with_capitals_or_digits_only_as_the_source_has_them():
@@ -259,7 +254,8 @@ def guarded(model, monkeypatch, outputs: list[str], **options) -> Summarizer:
 def test_guard_falls_back_to_the_extractive_summary_and_says_why(roomy_causal, monkeypatch):
     s = guarded(roomy_causal, monkeypatch, ["A Kenyan-American rapper opened the library."])
     result = s.summarise(ARTICLE)
-    assert result.text == fallback(ARTICLE) and result.guard == "fallback"
+    lead = "The Harwick council voted on Tuesday to close the Victoria Road library in March."
+    assert result.text == lead and result.guard == "fallback"
     assert any("'Kenyan-American'" in w and "extractive summary" in w for w in result.warnings)
 
 

@@ -10,8 +10,9 @@ Two parts, used by :class:`toolkit.summarize.Summarizer`:
   be supported by the article (the rules of :func:`toolkit.metrics.hallucination`: a
   two-word name whose words are both in the article but far apart still fails), and half
   of its content words must come from the article (a reply like "That's a great summary!"
-  has none). A summary that fails is replaced by a faithful stand-in, the article's first
-  real sentence (:func:`fallback`), and the record says why.
+  has none), with the other failures of :data:`FAILURES` (meta-talk, refusals, echoes,
+  loops, ...). The summariser repairs a summary that fails, or regenerates it, or puts the
+  article's extractive summary in its place, and the record says why.
 
 The check uses the same entity rules as the eval harness's hallucination rate, so a guarded
 summary scores (almost) zero there by construction: the eval reports the guard's verdicts
@@ -39,7 +40,6 @@ __all__ = [
     "check",
     "content_support",
     "drop_unsupported",
-    "fallback",
     "language",
     "meta_bad_words",
     "partial_words",
@@ -80,6 +80,12 @@ def _core(word: str) -> str:
     return _POSSESSIVE.sub("", word) if len(word) > 2 else word
 
 
+def _source_words(source: str) -> frozenset[str]:
+    """The words of a source as :class:`SourceConstraint` and :func:`partial_words` compare
+    them: split at white space, without edge punctuation or a possessive."""
+    return frozenset(w for w in (_core(w) for w in source.split()) if w)
+
+
 def _is_risky(word: str) -> bool:
     """Whether a word could be (part of) a name or a number: it has a capital letter (in any
     script with case) or a digit."""
@@ -115,8 +121,7 @@ class SourceConstraint:
         self.keep = keep
         self.pieces = _pieces(tokenizer)
         self.special = set(getattr(tokenizer, "all_special_ids", []) or [])
-        words = {_core(w) for w in source.split()}
-        self.known = frozenset(w for w in words if w)
+        self.known = _source_words(source)
         self.words = sorted(self.known)
 
     def allowed(self, word: str, finished: bool = False) -> bool:
@@ -206,7 +211,7 @@ _REFUSAL = re.compile(
 _META_NOUN = r"(?:news )?(?:article|text|passage)"
 _META = re.compile(
     r"\b(?:this|the|that|your|my|given|provided) " + _META_NOUN + r"\b(?! of\b)(?!\s*\d)"
-    r"|\b(?:this|the) news story\b|\bthis story\b"
+    r"|\b(?:this|the) news (?:story|report)\b|\bthis (?:story|report)\b"
     r"|\b(?:a|an) (?:recent |new )?(?:news )?article (?:in|from|by|on|published)\b"
     r"|\b(?:this|your|my) summary\b"
     r"|\b(?:great|good|excellent|nice) (?:summary|question|article|job)\b"
@@ -312,7 +317,7 @@ def partial_words(summary: str, source: str) -> list[str]:
     """Words with a capital letter or a digit that the source has only as the start of a
     longer word: "British-Iri" for "British-Irish", "Aldwi" for "Aldwick" (a name cut off
     where the model stopped)."""
-    known = {_core(w) for w in source.split()}
+    known = _source_words(source)
     out = []
     for word in summary.split():
         core = _core(word)
@@ -329,6 +334,7 @@ META_PHRASES: tuple[str, ...] = (
     "the article", "this article", "the news article", "this news article", "the text",
     "this text", "the given text", "the provided text", "the passage", "this passage",
     "this news story", "the news story", "this story", "a recent article", "a new article",
+    "the news report", "this news report",
 )  # fmt: skip
 
 
@@ -434,22 +440,3 @@ def drop_unsupported(summary: str, source: str) -> str | None:
     if not keep or len(keep) == len(units):
         return None
     return ("\n" if len(lines) > 1 else " ").join(keep)
-
-
-def fallback(text: str, min_words: int = 6) -> str:
-    """A faithful stand-in summary: the article's first sentence of at least ``min_words``
-    words (a dateline such as "MOSCOW, February 7." is not a lead), whole: cutting a sentence
-    short could change what it says.
-
-    Args:
-        text: the article.
-        min_words: shorter sentences at the start are passed over.
-
-    Returns:
-        That sentence (the first one when none is long enough), or "" for an empty text.
-    """
-    sentences = split_sentences(" ".join(text.split()))
-    for sentence in sentences:
-        if len(sentence.split()) >= min_words:
-            return sentence
-    return sentences[0] if sentences else ""

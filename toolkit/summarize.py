@@ -625,18 +625,16 @@ class Summarizer(Pipeline):
         final, warnings, verdict = self._guard(candidates, text, source, title)
         return Summary(final, len(chunks), rounds, self.count(text), warnings, verdict, method)
 
-    def _check(self, summary: str, source: str, title: str | None) -> Any:
-        return check(
-            summary, source, instructions=self.instructions(title), complete=self.style.complete
-        )
+    def _check(self, summary: str, source: str, instructions: str) -> Any:
+        return check(summary, source, instructions=instructions, complete=self.style.complete)
 
-    def _repair(self, summary: str, source: str, title: str | None) -> tuple[str, str] | None:
+    def _repair(self, summary: str, source: str, instructions: str) -> tuple[str, str] | None:
         """A repair of a failing summary that passes the check: (summary, what was done)."""
         cut = strip_meta(summary)
-        if cut != summary and self._check(cut, source, title).ok:
+        if cut != summary and self._check(cut, source, instructions).ok:
             return cut, "its meta opening was cut"
         dropped = drop_unsupported(cut, source)
-        if dropped and self._check(dropped, source, title).ok:
+        if dropped and self._check(dropped, source, instructions).ok:
             return dropped, "its sentences with unsupported names or numbers were dropped"
         return None
 
@@ -662,7 +660,8 @@ class Summarizer(Pipeline):
             if not final:
                 warnings.append("the model produced no text")
             return final, warnings, None
-        verdicts = [self._check(t, source, title) for t, _ in tidied]
+        instructions = self.instructions(title)  # rendered once for every check below
+        verdicts = [self._check(t, source, instructions) for t, _ in tidied]
         for rank, ((final, warnings), verdict) in enumerate(zip(tidied, verdicts, strict=True)):
             if verdict.ok:
                 if rank:
@@ -678,18 +677,20 @@ class Summarizer(Pipeline):
             return final, [*warnings, f"the guard's check failed: {reasons}"], "failed"
         failed = f"the model's summary failed the guard's check ({reasons})"
         for final, warnings in tidied:
-            repaired = self._repair(final, source, title)
+            repaired = self._repair(final, source, instructions)
             if repaired:
                 return repaired[0], [*warnings, f"{failed}; {repaired[1]}"], "repaired"
         if self.options.retry:
-            again = self._regenerate(text, source, title)
+            again = self._regenerate(text, source, title, instructions)
             if again is not None:
                 note = f"{failed}; regenerated from the article's salient sentences"
                 return again, [note], "regenerated"
         note = f"{failed}; the article's extractive summary stands in its place"
         return self.extractive(text), [note], "fallback"
 
-    def _regenerate(self, text: str, source: str, title: str | None) -> str | None:
+    def _regenerate(
+        self, text: str, source: str, title: str | None, instructions: str
+    ) -> str | None:
         """One more try from the article's most salient sentences (a shorter, different
         input); the result if it passes the check (or its repair), else None. None at once
         when those sentences are the whole article."""
@@ -700,7 +701,7 @@ class Summarizer(Pipeline):
             return None  # the same input again: greedy decoding would say the same
         output = self._candidates(self.prompt(" ".join(picked), title), source, 1)[0]
         again, _ = tidy(output, self.options.style)
-        if self._check(again, source, title).ok:
+        if self._check(again, source, instructions).ok:
             return again
-        repaired = self._repair(again, source, title)
+        repaired = self._repair(again, source, instructions)
         return repaired[0] if repaired else None
