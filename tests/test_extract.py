@@ -144,6 +144,8 @@ def test_centroid_scores_on_hand_made_vectors() -> None:
         ({"method": "lexrank"}, "method must be one of textrank, centroid"),
         ({"lead_weight": -0.1}, "lead_weight must be between 0 and 1"),
         ({"lead_weight": 1.5}, "lead_weight must be between 0 and 1"),
+        ({"title_weight": -0.5}, "title_weight must be between 0 and 1"),
+        ({"title_weight": True}, "title_weight must be between 0 and 1"),
         ({"min_words": -1}, "min_words must be >= 0"),
         ({"min_words": 2.5}, "min_words must be an integer"),
         ({"redundancy": 1.1}, "redundancy must be between 0 and 1"),
@@ -159,6 +161,7 @@ def test_default_options() -> None:
     opts = ExtractOptions()
     assert (opts.sentences, opts.words, opts.method) == (1, None, "textrank")
     assert (opts.lead_weight, opts.min_words, opts.redundancy) == (0.25, 6, 0.9)
+    assert opts.title_weight == 0.75
     assert METHODS == ("textrank", "centroid", "lead")
 
 
@@ -202,6 +205,37 @@ def test_rank_normalises_centrality_and_adds_the_lead_prior(
     prior = 1 / (1 + np.arange(len(SENTENCES)))
     assert lead.rank(SENTENCES) == pytest.approx(0.6 * centrality + 0.4 * prior, abs=1e-5)
     assert plain.rank([]) == []
+
+
+def test_title_similarity_is_mixed_in_when_a_title_is_given(
+    tiny_embedder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ex = make(tiny_embedder, title_weight=0.6)
+    base = np.array(ex.rank(SENTENCES))
+    assert ex.rank(SENTENCES, title=None) == pytest.approx(base)
+    assert ex.rank(SENTENCES, title="  ") == pytest.approx(base)  # a blank title is none
+    title = "Library to close"
+    calls = count_encodes(ex, monkeypatch)
+    mixed = ex.rank(SENTENCES, title=title)
+    assert calls == [len(SENTENCES) + 1]  # the title goes in the same encode call
+    cosines = unit_vectors(ex, SENTENCES) @ unit_vectors(ex, [title])[0]
+    assert mixed == pytest.approx(0.6 * cosines + 0.4 * base, abs=1e-5)
+    # no weight: the title changes nothing and is not encoded
+    calls.clear()
+    ignored = make(tiny_embedder, title_weight=0.0)
+    monkeypatch.setattr(ignored.model, "encode", ex.model.encode)
+    assert ignored.rank(SENTENCES, title=title) == pytest.approx(base, abs=1e-6)
+    assert calls == [len(SENTENCES)]
+
+
+def test_select_and_summarise_prefer_the_sentence_that_restates_the_title(
+    tiny_embedder: Path,
+) -> None:
+    ex = make(tiny_embedder, title_weight=1.0)
+    for sentence in SENTENCES:  # a sentence's cosine with itself, 1, is the highest
+        assert ex.select(ARTICLE, title=sentence) == [sentence]
+        assert ex.summarise(ARTICLE, title=sentence).text == sentence
+    assert make(tiny_embedder, method="lead").select(ARTICLE, title=SENTENCES[3]) == SENTENCES[:1]
 
 
 def test_rank_centroid_method(tiny_embedder: Path) -> None:
@@ -320,12 +354,13 @@ def test_str_in_str_out_list_in_list_out(
 ) -> None:
     ex = make(tiny_embedder, sentences=2, redundancy=1.0)
     other = " ".join(reversed(SENTENCES))
-    single = ex(ARTICLE)
+    single = ex(ARTICLE, title="a")
     assert isinstance(single, str) and single
     calls = count_encodes(ex, monkeypatch)
     many = ex([ARTICLE, other, ""], title=["a", None, None])
     assert many == [single, ex(other), ""]
-    assert calls[:2] == [len(SENTENCES), len(SENTENCES)]  # one encode call per article
+    # one encode call per article (its title with its sentences)
+    assert calls[:2] == [len(SENTENCES) + 1, len(SENTENCES)]
     with pytest.raises(ValueError):
         ex([ARTICLE, other], title=["only one"])
 

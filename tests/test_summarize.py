@@ -187,6 +187,17 @@ def test_extractive_backend_needs_no_generator(tiny_embedder):
     assert s(["", article])[0] == ""
 
 
+def test_the_extractive_stages_are_given_the_title(tiny_embedder):
+    from toolkit.extract import ExtractOptions
+
+    s = Summarizer(f"extractive:{tiny_embedder}")
+    s.extractor.options = ExtractOptions(title_weight=1.0)  # the title decides alone
+    sentences = [f"Sentence {k} has several plain words in it, number {k}." for k in range(8)]
+    article = " ".join(sentences)
+    for k in (2, 6):
+        assert s.summarise(article, title=sentences[k]).text == sentences[k]
+
+
 @pytest.fixture(scope="module")
 def roomy_causal(tmp_path_factory: pytest.TempPathFactory):
     """The tiny chat model with room for a paragraph's 160 new tokens."""

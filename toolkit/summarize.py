@@ -408,10 +408,11 @@ class Summarizer(Pipeline):
             self._extractor = self._make_extractor(self.options.extractor)
         return self._extractor
 
-    def extractive(self, text: str) -> str:
+    def extractive(self, text: str, title: str | None = None) -> str:
         """The extractive summary of an article in this style: its most central sentences
-        (one for a sentence or a headline, three for a paragraph or bullets)."""
-        picked = self.extractor.select(text, sentences=self.style.sentences)
+        (one for a sentence or a headline, three for a paragraph or bullets), those close to
+        the title first when it is given."""
+        picked = self.extractor.select(text, sentences=self.style.sentences, title=title)
         if self.options.style == "bullets":
             return "\n".join(f"- {p}" for p in picked)
         return " ".join(picked)
@@ -594,7 +595,7 @@ class Summarizer(Pipeline):
             if not text.strip():
                 return Summary("", 0, 0, warnings=["empty article"], method="extractive")
             return Summary(
-                self.extractive(text), input_tokens=len(text.split()), method="extractive"
+                self.extractive(text, title), input_tokens=len(text.split()), method="extractive"
             )
         o = self.options
         budget = self.budget if not title else self._article_budget(title)
@@ -604,7 +605,7 @@ class Summarizer(Pipeline):
         source = f"{title}\n\n{text}" if title else text
         method = "abstractive"
         if len(chunks) > 1 and o.long_input == "extract":
-            picked = self.extractor.select(text, tokens=budget, count=self.count)
+            picked = self.extractor.select(text, tokens=budget, count=self.count, title=title)
             if picked:
                 chunks, method = [" ".join(picked)], "extract-then-abstract"
         if len(chunks) > 1:
@@ -686,7 +687,7 @@ class Summarizer(Pipeline):
                 note = f"{failed}; regenerated from the article's salient sentences"
                 return again, [note], "regenerated"
         note = f"{failed}; the article's extractive summary stands in its place"
-        return self.extractive(text), [note], "fallback"
+        return self.extractive(text, title), [note], "fallback"
 
     def _regenerate(
         self, text: str, source: str, title: str | None, instructions: str
@@ -696,7 +697,7 @@ class Summarizer(Pipeline):
         when those sentences are the whole article."""
         budget = min(self.budget, REGENERATE_TOKENS)
         picked = self.extractor.select(text, sentences=REGENERATE_SENTENCES, tokens=budget,
-                                       count=self.count)  # fmt: skip
+                                       count=self.count, title=title)  # fmt: skip
         if not picked or " ".join(picked) == " ".join(text.split()):
             return None  # the same input again: greedy decoding would say the same
         output = self._candidates(self.prompt(" ".join(picked), title), source, 1)[0]
