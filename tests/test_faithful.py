@@ -94,6 +94,7 @@ def test_meta_bad_words_ban_the_noun_after_the_determiner():
     banned = meta_bad_words(tok)
     the_article = tok(" the article", add_special_tokens=False)["input_ids"]
     assert the_article in banned and all(len(ids) > 1 for ids in banned)
+    assert tok(" news piece", add_special_tokens=False)["input_ids"] in banned
     assert [tok("The", add_special_tokens=False)["input_ids"][0]] not in banned
 
 
@@ -120,8 +121,17 @@ def test_check_names_other_meta_openings():
         "A recent article in the Harwick press says the council voted to close the library.",
         "The news report describes how the Harwick council voted to close the library.",
         "This report says the Harwick council voted to close the library in March.",
+        # the genre as the subject, as SmolLM2 wrote it on news-standfirst once "the news
+        # report" was banned
+        "This news piece discusses the Harwick council's vote to close the library.",
+        "The news piece: Harwick council votes to close the Victoria Road library.",
+        "The story: the Harwick council voted to close the library in March.",
+        "A story about the Harwick council and its library has been revealed.",
+        "A news article about the Harwick library details the council's vote.",
+        "The Harwick council's vote to close the library is a significant news story.",
+        "Great job! The Harwick council voted to close the library in March.",
     ]:
-        assert check(meta, ARTICLE).kinds == ["meta"], meta
+        assert "meta" in check(meta, ARTICLE).kinds, meta
 
 
 def test_check_passes_plain_news_sentences_that_look_like_failures():
@@ -130,6 +140,10 @@ def test_check_passes_plain_news_sentences_that_look_like_failures():
         "About 300 people signed a petition to keep the library open.",
         "The council said repairs would cost 2 million pounds.",
         "The report said repairs to the library would cost 2 million pounds.",
+        "The story of the library began when the Harwick council voted to close it.",
+        "A fake news story said the Harwick council would close the library.",
+        "This piece of the library's roof would cost 2 million pounds to repair.",
+        "The council said its staff had done a good job keeping the library open.",
     ]
     for summary in fine:
         verdict = check(summary, ARTICLE, instructions=INSTRUCTIONS)

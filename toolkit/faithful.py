@@ -212,9 +212,16 @@ _META_NOUN = r"(?:news )?(?:article|text|passage)"
 _META = re.compile(
     r"\b(?:this|the|that|your|my|given|provided) " + _META_NOUN + r"\b(?! of\b)(?!\s*\d)"
     r"|\b(?:this|the) news (?:story|report)\b|\bthis (?:story|report)\b"
+    # the genre named as the subject: "This news piece discusses", "A news article about",
+    # "is a significant news story", "The story: ...", "A story about ..."
+    r"|\bnews (?:piece|item)s?\b|\bthis (?:piece|item)\b(?! of\b)"
+    r"|(?:^\W*|\b(?:is|was) )(?:a|an)(?! fake)(?: \w+)? news (?:article|story|report)\b"
+    r"|^\W*(?:the|this|a) (?:news )?(?:story|piece|report|article)\s*:"
+    r"|^\W*(?:a|the|this) (?:news )?(?:story|piece|report) (?:about|on)\b"
     r"|\b(?:a|an) (?:recent |new )?(?:news )?article (?:in|from|by|on|published)\b"
     r"|\b(?:this|your|my) summary\b"
-    r"|\b(?:great|good|excellent|nice) (?:summary|question|article|job)\b"
+    r"|\b(?:great|good|excellent|nice) (?:summary|question)\b"
+    r"|^\W*(?:that'?s |what )?(?:a )?(?:great|good|excellent|nice) (?:article|job)\b"
     r"|\b(?:let me know|i hope this|feel free to|here(?: is|'s) (?:a|the|my|your)\b)"
     r"|^\W*(?:sure|certainly|of course|okay|absolutely)\b\W",
     re.IGNORECASE,
@@ -334,7 +341,7 @@ META_PHRASES: tuple[str, ...] = (
     "the article", "this article", "the news article", "this news article", "the text",
     "this text", "the given text", "the provided text", "the passage", "this passage",
     "this news story", "the news story", "this story", "a recent article", "a new article",
-    "the news report", "this news report",
+    "the news report", "this news report", "news piece", "a news article", "a news story",
 )  # fmt: skip
 
 
