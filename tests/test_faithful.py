@@ -130,6 +130,11 @@ def test_check_names_other_meta_openings():
         "A news article about the Harwick library details the council's vote.",
         "The Harwick council's vote to close the library is a significant news story.",
         "Great job! The Harwick council voted to close the library in March.",
+        # ... and once "news piece" was banned too
+        "This news highlights the Harwick council's vote to close the library.",
+        "The news is about the Harwick council's vote to close the library in March.",
+        "This news release provides details of the Harwick council's vote on the library.",
+        "This development highlights the cost of repairs to the Harwick library roof.",
     ]:
         assert "meta" in check(meta, ARTICLE).kinds, meta
 
@@ -144,6 +149,8 @@ def test_check_passes_plain_news_sentences_that_look_like_failures():
         "A fake news story said the Harwick council would close the library.",
         "This piece of the library's roof would cost 2 million pounds to repair.",
         "The council said its staff had done a good job keeping the library open.",
+        "This year the Harwick council voted to close the library in March.",
+        "The news agency said the Harwick council voted to close the library.",
     ]
     for summary in fine:
         verdict = check(summary, ARTICLE, instructions=INSTRUCTIONS)
@@ -161,6 +168,9 @@ def test_language_by_function_words_or_script():
 
 def test_strip_meta_cuts_an_opening_with_the_news_after_it():
     assert strip_meta("The article says that the council will close the library.") == (
+        "The council will close the library."
+    )
+    assert strip_meta("The news is that the council will close the library.") == (
         "The council will close the library."
     )
     assert strip_meta("This article discusses libraries.") == "This article discusses libraries."

@@ -209,6 +209,10 @@ _REFUSAL = re.compile(
     re.IGNORECASE,
 )
 _META_NOUN = r"(?:news )?(?:article|text|passage)"
+_META_VERBS = (
+    r"highlights|discusses|describes|details|covers|explores|examines|focuses on|provides"
+    r"|presents|outlines|summari[sz]es|sheds light on|delves into"
+)
 _META = re.compile(
     r"\b(?:this|the|that|your|my|given|provided) " + _META_NOUN + r"\b(?! of\b)(?!\s*\d)"
     r"|\b(?:this|the) news (?:story|report)\b|\bthis (?:story|report)\b"
@@ -218,6 +222,11 @@ _META = re.compile(
     r"|(?:^\W*|\b(?:is|was) )(?:a|an)(?! fake)(?: \w+)? news (?:article|story|report)\b"
     r"|^\W*(?:the|this|a) (?:news )?(?:story|piece|report|article)\s*:"
     r"|^\W*(?:a|the|this) (?:news )?(?:story|piece|report) (?:about|on)\b"
+    # an opening whose subject is the text itself: "This news highlights", "The news is
+    # about", "This news release provides" (a summary has not introduced anything "this"
+    # could point back to)
+    r"|^\W*(?:this|the) news(?: \w+)? (?:is (?:about|that)|" + _META_VERBS + r")\b"
+    r"|^\W*this (?:news )?\w+ (?:" + _META_VERBS + r")\b"
     r"|\b(?:a|an) (?:recent |new )?(?:news )?article (?:in|from|by|on|published)\b"
     r"|\b(?:this|your|my) summary\b"
     r"|\b(?:great|good|excellent|nice) (?:summary|question)\b"
@@ -228,8 +237,10 @@ _META = re.compile(
 )
 #: "The article says that X" -> "X": a meta opening with the news after it, cut off.
 _META_LEAD = re.compile(
-    r"^\W*(?:the|this) " + _META_NOUN + r" (?:says|reports|states|notes|explains|claims|"
-    r"argues|suggests|reveals|shows|points out|confirms)(?: that)?,?\s+(?=\S)",
+    r"^\W*(?:the|this) (?:news is that|"
+    + _META_NOUN
+    + r" (?:says|reports|states|notes|explains|claims|"
+    r"argues|suggests|reveals|shows|points out|confirms)(?: that)?),?\s+(?=\S)",
     re.IGNORECASE,
 )
 _SYMBOLS = re.compile(r"[^\w\s]{6,}")
@@ -342,6 +353,7 @@ META_PHRASES: tuple[str, ...] = (
     "this text", "the given text", "the provided text", "the passage", "this passage",
     "this news story", "the news story", "this story", "a recent article", "a new article",
     "the news report", "this news report", "news piece", "a news article", "a news story",
+    "this news", "the news is",
 )  # fmt: skip
 
 
