@@ -134,7 +134,6 @@ def test_check_names_other_meta_openings():
         "This news highlights the Harwick council's vote to close the library.",
         "The news is about the Harwick council's vote to close the library in March.",
         "This news release provides details of the Harwick council's vote on the library.",
-        "This development highlights the cost of repairs to the Harwick library roof.",
     ]:
         assert "meta" in check(meta, ARTICLE).kinds, meta
 
@@ -151,6 +150,7 @@ def test_check_passes_plain_news_sentences_that_look_like_failures():
         "The council said its staff had done a good job keeping the library open.",
         "This year the Harwick council voted to close the library in March.",
         "The news agency said the Harwick council voted to close the library.",
+        "This vote describes how the Harwick council will close the library in March.",
     ]
     for summary in fine:
         verdict = check(summary, ARTICLE, instructions=INSTRUCTIONS)

@@ -222,11 +222,10 @@ _META = re.compile(
     r"|(?:^\W*|\b(?:is|was) )(?:a|an)(?! fake)(?: \w+)? news (?:article|story|report)\b"
     r"|^\W*(?:the|this|a) (?:news )?(?:story|piece|report|article)\s*:"
     r"|^\W*(?:a|the|this) (?:news )?(?:story|piece|report) (?:about|on)\b"
-    # an opening whose subject is the text itself: "This news highlights", "The news is
-    # about", "This news release provides" (a summary has not introduced anything "this"
-    # could point back to)
+    # an opening whose subject is the news as a text: "This news highlights", "The news is
+    # about", "This news release provides" ("This paper presents" is how a paper's abstract
+    # opens, and stays allowed)
     r"|^\W*(?:this|the) news(?: \w+)? (?:is (?:about|that)|" + _META_VERBS + r")\b"
-    r"|^\W*this (?:news )?\w+ (?:" + _META_VERBS + r")\b"
     r"|\b(?:a|an) (?:recent |new )?(?:news )?article (?:in|from|by|on|published)\b"
     r"|\b(?:this|your|my) summary\b"
     r"|\b(?:great|good|excellent|nice) (?:summary|question)\b"
