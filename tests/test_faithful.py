@@ -127,6 +127,7 @@ def test_check_names_other_meta_openings():
         "The news piece: Harwick council votes to close the Victoria Road library.",
         "The story: the Harwick council voted to close the library in March.",
         "A story about the Harwick council and its library has been revealed.",
+        "The story is about the Harwick council's vote to close the library in March.",
         "A news article about the Harwick library details the council's vote.",
         "The Harwick council's vote to close the library is a significant news story.",
         "Great job! The Harwick council voted to close the library in March.",
