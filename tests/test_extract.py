@@ -405,3 +405,13 @@ def test_lead_method_needs_no_model_and_skips_datelines() -> None:
     assert ex.select("A sentence of six plain words. A sentence of six plain words.") == [
         "A sentence of six plain words."
     ]
+
+
+def test_score_vectors_is_what_rank_scores_from_the_embeddings(tiny_embedder: Path) -> None:
+    ex = make(tiny_embedder, title_weight=0.6)
+    title = "Library to close"
+    vectors = unit_vectors(ex, [*SENTENCES, title])
+    assert ex.score_vectors(vectors[:-1], vectors[-1]) == pytest.approx(
+        ex.rank(SENTENCES, title=title), abs=1e-5
+    )
+    assert ex.score_vectors(vectors[:-1]) == pytest.approx(ex.rank(SENTENCES), abs=1e-5)

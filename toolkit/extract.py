@@ -243,19 +243,35 @@ class Extractor(Pipeline):
         heading = title.strip() if title else ""
         weight = self.options.title_weight if heading else 0.0
         vectors = self._encode([*sentences, heading] if weight else sentences)
+        topic = None
         if weight:
             vectors, topic = vectors[:-1], vectors[-1]
+        return self.score_vectors(vectors, topic), vectors
+
+    def score_vectors(self, vectors: np.ndarray, topic: np.ndarray | None = None) -> np.ndarray:
+        """Scores of sentences from their unit embeddings (``method`` textrank or centroid).
+
+        Args:
+            vectors: (n, d) unit embeddings of an article's sentences, in order.
+            topic: the unit embedding of the article's title; None: no title.
+
+        Returns:
+            The n scores: centrality (highest 1) mixed with the lead prior, then with the
+            cosine to the title when ``topic`` is given and ``title_weight`` > 0.
+        """
+        prior = 1.0 / (1.0 + np.arange(len(vectors), dtype=np.float64))
         if self.options.method == "textrank":
             centrality = textrank(vectors @ vectors.T)
         else:
             centrality = centroid_scores(vectors)
-        peak = float(centrality.max())
+        peak = float(centrality.max()) if len(centrality) else 0.0
         centrality = centrality / peak if peak > 0 else np.zeros_like(centrality)
         lead = self.options.lead_weight
         scores = centrality * (1.0 - lead) + lead * prior
+        weight = self.options.title_weight if topic is not None else 0.0
         if weight:
             scores = weight * (vectors @ topic).astype(np.float64) + (1.0 - weight) * scores
-        return scores, vectors
+        return np.asarray(scores, dtype=np.float64)
 
     def rank(self, sentences: Sequence[str], title: str | None = None) -> list[float]:
         """Score sentences: their centrality (by ``options.method``) plus the lead prior,

@@ -101,16 +101,8 @@ def features(a: dict[str, Any]) -> np.ndarray:
 
 
 def default_scores(a: dict[str, Any], extractor: Extractor) -> np.ndarray:
-    """The extractive default's scores (toolkit.extract), from the same embeddings."""
-    opts = extractor.options
-    v = a["vectors"]
-    centrality = textrank(v @ v.T)
-    centrality = centrality / centrality.max()
-    prior = 1 / (1 + np.arange(len(v)))
-    scores = centrality * (1 - opts.lead_weight) + opts.lead_weight * prior
-    if a["title"]:
-        scores = opts.title_weight * (v @ a["topic"]) + (1 - opts.title_weight) * scores
-    return np.asarray(scores, dtype=float)
+    """The extractive default's scores (``Extractor.score_vectors``), from the same embeddings."""
+    return extractor.score_vectors(a["vectors"], a["topic"] if a["title"] else None)
 
 
 def pick(a: dict[str, Any], scores: np.ndarray, *, most: int | None, words: int | None) -> str:
