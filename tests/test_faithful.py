@@ -128,6 +128,8 @@ def test_check_names_other_meta_openings():
         "The story: the Harwick council voted to close the library in March.",
         "A story about the Harwick council and its library has been revealed.",
         "The story is about the Harwick council's vote to close the library in March.",
+        "A heartwarming story about the Harwick library and the council's vote to close it.",
+        "The report is about the Harwick council's vote to close the library in March.",
         "A news article about the Harwick library details the council's vote.",
         "The Harwick council's vote to close the library is a significant news story.",
         "Great job! The Harwick council voted to close the library in March.",
@@ -152,6 +154,8 @@ def test_check_passes_plain_news_sentences_that_look_like_failures():
         "This year the Harwick council voted to close the library in March.",
         "The news agency said the Harwick council voted to close the library.",
         "This vote describes how the Harwick council will close the library in March.",
+        "A report on the library's roof found repairs would cost 2 million pounds.",
+        "A new report on the library's roof found repairs would cost 2 million pounds.",
     ]
     for summary in fine:
         verdict = check(summary, ARTICLE, instructions=INSTRUCTIONS)

@@ -221,7 +221,11 @@ _META = re.compile(
     r"|\bnews (?:piece|item)s?\b|\bthis (?:piece|item)\b(?! of\b)"
     r"|(?:^\W*|\b(?:is|was) )(?:a|an)(?! fake)(?: \w+)? news (?:article|story|report)\b"
     r"|^\W*(?:the|this|a) (?:news )?(?:story|piece|report|article)\s*:"
-    r"|^\W*(?:a|the|this) (?:news )?(?:story|piece|report)(?: is| was)? (?:about|on)\b"
+    # ... "A heartwarming story about"; a report only as "news report" or "report is
+    # about": "A report on air pollution found ..." is news
+    r"|^\W*(?:a|the|this)(?: \w+)? (?:news )?story(?: is| was)? (?:about|on)\b"
+    r"|^\W*(?:a|the|this) (?:news )?piece(?: is| was)? (?:about|on)\b"
+    r"|^\W*(?:a|the|this) (?:news report(?: is| was)?|report (?:is|was)) (?:about|on)\b"
     # an opening whose subject is the news as a text: "This news highlights", "The news is
     # about", "This news release provides" ("This paper presents" is how a paper's abstract
     # opens, and stays allowed)
