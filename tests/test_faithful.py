@@ -137,6 +137,9 @@ def test_check_names_other_meta_openings():
         "This news highlights the Harwick council's vote to close the library.",
         "The news is about the Harwick council's vote to close the library in March.",
         "This news release provides details of the Harwick council's vote on the library.",
+        # ... and at c24cd0c: the title echoed, then a label
+        "Harwick to close its library The story: the council voted to close it in March.",
+        "This one-sentence summary covers the Harwick council's vote to close the library.",
     ]:
         assert "meta" in check(meta, ARTICLE).kinds, meta
 
@@ -156,6 +159,7 @@ def test_check_passes_plain_news_sentences_that_look_like_failures():
         "This vote describes how the Harwick council will close the library in March.",
         "A report on the library's roof found repairs would cost 2 million pounds.",
         "A new report on the library's roof found repairs would cost 2 million pounds.",
+        "Residents told the story: the council voted to close the library in March.",
     ]
     for summary in fine:
         verdict = check(summary, ARTICLE, instructions=INSTRUCTIONS)

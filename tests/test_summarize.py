@@ -50,6 +50,10 @@ def test_tidy_cuts_an_unfinished_last_sentence_and_a_summary_label():
         "A one-sentence summary of this news article: A one sentence summary of the article: X."
     )
     assert tidy(echoed) == ("X.", [])
+    assert tidy("This one-sentence summary: The council approved the bridge.") == (
+        "The council approved the bridge.",
+        [],
+    )
 
 
 def test_summary_no_repeat_ngram_ignores_the_prompt():

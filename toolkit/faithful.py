@@ -231,7 +231,9 @@ _META = re.compile(
     # opens, and stays allowed)
     r"|^\W*(?:this|the) news(?: \w+)? (?:is (?:about|that)|" + _META_VERBS + r")\b"
     r"|\b(?:a|an) (?:recent |new )?(?:news )?article (?:in|from|by|on|published)\b"
-    r"|\b(?:this|your|my) summary\b"
+    r"|\b(?:this|your|my)(?: one[- ]sentence| short| brief)? summary\b"
+    # a label inside the text: "... Raqqa explained Mariya Petkova The story: The battle ..."
+    r"|\b(?-i:The|This) (?:news )?(?:story|piece|report)\s*:"
     r"|\b(?:great|good|excellent|nice) (?:summary|question)\b"
     r"|^\W*(?:that'?s |what )?(?:a )?(?:great|good|excellent|nice) (?:article|job)\b"
     r"|\b(?:let me know|i hope this|feel free to|here(?: is|'s) (?:a|the|my|your)\b)"

@@ -32,7 +32,7 @@ __all__ = ["LONG_INPUTS", "STYLES", "Pipeline", "Style", "Summary", "SummaryOpti
            "Summarizer", "split_into_chunks"]  # fmt: skip
 
 _LEAD_LABEL = re.compile(
-    r"^\s*((here is |here's )?(a |an |the )?(one[- ]sentence |short |brief )?"
+    r"^\s*((here is |here's )?(a |an |the |this )?(one[- ]sentence |short |brief )?"
     r"(summary|headline|résumé|zusammenfassung|resumen)"
     r"( of (this|the) (news )?(article|text|story|piece))?( (can be|is|would be))?\s*:\s*)+",
     re.IGNORECASE,
