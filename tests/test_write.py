@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 
-from toolkit.write import Journal, atomic_write_text, load_records, render_digest
+import pytest
+
+from toolkit.errors import OutputError
+from toolkit.write import Journal, atomic_write_text, iter_journal, load_records, render_digest
 
 
 def test_atomic_write_replaces_whole_and_leaves_no_temporary_file(tmp_path):
@@ -26,6 +32,67 @@ def test_journal_lines_survive_and_a_torn_line_is_skipped(tmp_path):
     assert [r["id"] for r in load_records(part)] == ["a", "b"]
     journal.close()
     assert load_records(tmp_path / "missing.jsonl") == []
+
+
+def test_a_journal_is_appended_to_never_truncated(tmp_path):
+    part = tmp_path / "r.jsonl.part"
+    first = Journal(part)
+    first.write({"id": "a"})
+    first.close()
+    again = Journal(part)  # a resumed run opens the same journal
+    again.write({"id": "b"})
+    again.close()
+    assert [r["id"] for r in load_records(part)] == ["a", "b"]
+
+
+def test_a_line_torn_mid_character_is_skipped_with_a_warning_and_not_glued(tmp_path, capsys):
+    part = tmp_path / "r.jsonl.part"
+    whole = json.dumps({"id": "a", "summary": "Zürich"}, ensure_ascii=False).encode() + b"\n"
+    torn = json.dumps({"id": "b", "summary": "Zürich"}, ensure_ascii=False).encode()
+    cut = torn.index("ü".encode()) + 1  # in the middle of the two bytes of "ü"
+    part.write_bytes(whole + b"garbage line\n" + torn[:cut])
+    journal = Journal(part)  # the torn tail gets its newline: the next record is whole
+    journal.write({"id": "c"})
+    journal.close()
+    records = load_records(part)
+    assert [r["id"] for r in records] == ["a", "c"]
+    err = capsys.readouterr().err
+    assert f"warning: {part}: 2 torn or unreadable line(s) skipped (line 2, 3)" in err
+    offsets = [offset for offset, _ in iter_journal(part, warn=False)]
+    assert offsets[0] == 0 and part.read_bytes()[offsets[1] :].startswith(b'{"id": "c"}')
+
+
+def test_a_full_disk_is_one_error_naming_the_folder_and_keeping_the_journal(tmp_path, monkeypatch):
+    part = tmp_path / "r.jsonl.part"
+    journal = Journal(part)
+    journal.write({"id": "a"})
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OutputError) as err:
+        journal.write({"id": "b"})
+    message = str(err.value)
+    assert str(tmp_path) in message and "No space left on device" in message
+    assert "--resume" in message and "\n" not in message
+    with pytest.raises(OutputError, match="No space left"):
+        atomic_write_text(tmp_path / "digest.md", "text")
+    assert not list(tmp_path.glob(".digest.md.*"))  # no temporary file left behind
+    monkeypatch.undo()
+    assert load_records(part)[0]["id"] == "a"
+
+
+def test_final_files_get_the_users_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.md", "x")
+        os.umask(0o077)
+        atomic_write_text(tmp_path / "b.md", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.md").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.md").stat().st_mode) == 0o600
 
 
 def record(i, label, **kw):

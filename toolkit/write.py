@@ -1,139 +1,176 @@
-"""Write: results as JSON lines and a Markdown digest, without ever leaving a half-written file.
+"""Write: results as JSON lines, without ever leaving a half-written file or losing a record.
 
-Records go to ``summaries.jsonl.part`` one line at a time (flushed and synced), so an
-interrupted run keeps everything it finished; at the end the journal is renamed over
-``summaries.jsonl`` in one step. Other files are written to a temporary file and renamed.
+Records go to a journal (``summaries.jsonl.part``) one line at a time, flushed and synced, so
+an interrupted run keeps everything it finished. The journal is only ever appended to: a
+resumed run adds to it and never truncates it, and a line torn by a crash is skipped when it
+is read back (with a warning), never glued to the next record. Final files are written to a
+temporary file in the same folder and renamed over the target in one step, with the
+permissions the user's umask gives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import tempfile
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["Journal", "atomic_write_text", "load_records", "render_digest"]
+from .digest import render_digest
+from .errors import OutputError
+
+__all__ = [
+    "Journal",
+    "atomic_write_lines",
+    "atomic_write_text",
+    "iter_journal",
+    "load_records",
+    "render_digest",
+]
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _no_space(err: OSError, folder: Path, journal: Path | None = None) -> OutputError:
+    kept = (
+        f"; finished articles are kept in {journal}: free space and run again with --resume"
+        if journal is not None
+        else "; free space and run again"
+    )
+    return OutputError(f"cannot write to {folder}: {err.strerror or err}{kept}")
+
+
+def atomic_write_lines(path: Path, lines: Iterable[str]) -> None:
+    """Write ``lines`` (each with its own newline) to ``path`` atomically: a temporary file in
+    the same folder, synced, then renamed over ``path``. The file gets the permissions of a
+    newly created file under the user's umask.
+
+    Raises:
+        OutputError: the folder cannot be written (permissions, a full disk).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise _no_space(err, path.parent) from err
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            for line in lines:
+                fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and not isinstance(err, OutputError):
+            raise _no_space(err, path.parent) from err
+        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write_lines`)."""
+    atomic_write_lines(path, [text])
+
+
+def iter_journal(path: Path, warn: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The records of a JSON-lines file with their byte offsets, skipping torn or invalid
+    lines (e.g. the last line of a killed run, or a line cut in the middle of a character).
+
+    Args:
+        path: the file; a missing file has no records.
+        warn: print one warning naming the file and the skipped lines.
+
+    Yields:
+        (byte offset of the line, record) for each line that holds a JSON object.
+    """
+    if not path.exists():
+        return
+    skipped: list[int] = []
+    with path.open("rb") as fh:
+        offset = 0
+        for n, raw in enumerate(fh, 1):
+            start, offset = offset, offset + len(raw)
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                skipped.append(n)
+                continue
+            if isinstance(obj, dict):
+                yield start, obj
+            else:
+                skipped.append(n)
+    if skipped and warn:
+        lines = ", ".join(map(str, skipped[:5])) + (" ..." if len(skipped) > 5 else "")
+        print(
+            f"warning: {path}: {len(skipped)} torn or unreadable line(s) skipped (line {lines}); "
+            "their articles are done again",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def read_at(path: Path, offset: int) -> dict[str, Any]:
+    """The record on the line that starts at ``offset`` of a JSON-lines file."""
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        return dict(json.loads(fh.readline().decode("utf-8")))
 
 
 def load_records(path: Path) -> list[dict[str, Any]]:
     """Read a JSON-lines file, skipping a torn or invalid line (e.g. from a killed run)."""
-    if not path.exists():
-        return []
-    records = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(obj, dict):
-                records.append(obj)
-    return records
+    return [record for _, record in iter_journal(path)]
 
 
 class Journal:
-    """Append-only JSON-lines file; each record is on disk before :meth:`write` returns."""
+    """Append-only JSON-lines file; each record is on disk before :meth:`write` returns.
+
+    Opening never truncates: records already there stay. A last line without its newline
+    (torn by a crash) is closed with one, so the next record starts on a line of its own.
+
+    Raises:
+        OutputError: the file cannot be opened or written (the message names the folder
+            and says how to go on).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] = path.open("w", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh: IO[bytes] = path.open("ab")
+            if self._fh.tell() > 0:
+                with path.open("rb") as fh:
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n":
+                        self._append(b"\n")
+        except OSError as err:
+            raise _no_space(err, path.parent, path) from err
 
-    def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    def _append(self, data: bytes) -> None:
+        self._fh.write(data)
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record and sync it to disk."""
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
+        try:
+            self._append(line)
+        except OSError as err:
+            raise _no_space(err, self.path.parent, self.path) from err
+
     def close(self) -> None:
+        """Close the file (records are already on disk)."""
         if not self._fh.closed:
-            self._fh.close()
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def render_digest(
-    records: Iterable[dict[str, Any]], failures: Iterable[dict[str, str]], header: dict[str, Any]
-) -> str:
-    """A Markdown digest: articles grouped under their best topic, then what failed.
-
-    Args:
-        records: result records as written to ``summaries.jsonl``.
-        failures: ``{"source", "reason"}`` for each file or record that failed.
-        header: ``input``, ``generated`` (timestamp), ``summarizer``, ``tagger``.
-
-    Returns:
-        The Markdown text.
-    """
-    records = list(records)
-    failures = list(failures)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    seen_groups: set[str] = set()
-    folded = 0
-    for rec in records:
-        group_id = rec.get("duplicate_group")
-        if group_id:  # one entry per duplicate group, naming the other copies
-            if group_id in seen_groups:
-                folded += 1
-                continue
-            seen_groups.add(group_id)
-        topics = rec.get("topics") or []
-        groups[topics[0]["label"] if topics else "untagged"].append(rec)
-    topics_by = f"topics by `{header['tagger']}`" if header.get("tagger") else "no topics"
-    lines = [
-        "# News digest",
-        "",
-        f"{len(records)} articles from `{header['input']}` · {header['generated']} · "
-        f"summaries by `{header['summarizer']}` · {topics_by}",
-    ]
-    if folded:
-        lines.append(f"· {folded} duplicates shown once, under their first copy")
-    if failures:
-        lines.append(f"· {len(failures)} could not be processed (listed at the end)")
-    order = sorted(groups, key=lambda g: (g == "untagged", -len(groups[g]), g))
-    for group in order:
-        lines += ["", f"## {group.capitalize()} ({len(groups[group])})"]
-        for rec in groups[group]:
-            title = _one_line(rec.get("title") or rec["id"])
-            lines += ["", f"### {title}", ""]
-            meta = [f"`{rec['source']}`"]
-            if rec.get("byline"):
-                meta.append(f"by {_one_line(rec['byline'])}")
-            if rec.get("date"):
-                meta.append(str(rec["date"]))
-            if rec.get("topics"):
-                meta.append(
-                    "topics: "
-                    + ", ".join(f"{t['label']} ({t['score']:.2f})" for t in rec["topics"])
-                )
-            if rec.get("cleaning", {}).get("truncated"):
-                meta.append("**truncated source**")
-            if rec.get("duplicates"):
-                meta.append("also saved as " + ", ".join(f"`{d}`" for d in rec["duplicates"]))
-            lines.append(" · ".join(meta))
-            lines += ["", _one_line(rec.get("summary") or "*(no summary)*")]
-            for warning in rec.get("warnings") or []:
-                lines.append(f"\n> note: {_one_line(warning)}")
-    if failures:
-        lines += ["", "## Could not be processed", ""]
-        lines += [f"- `{f['source']}`: {_one_line(f['reason'])}" for f in failures]
-    return "\n".join(lines) + "\n"
+            with contextlib.suppress(OSError):  # every write was already flushed and synced
+                self._fh.close()
