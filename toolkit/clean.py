@@ -19,7 +19,8 @@ classifies paragraphs with general signals rather than site-specific phrases:
   after the last prose paragraph, so short lines there take the class of their neighbours.
 
 :func:`clean` is pure (no I/O besides reading the packaged stop-word lists once) and never
-raises on odd input. :func:`clean_folder` (``toolkit clean``) cleans a whole folder, groups
+raises on odd input, but for input beyond its size budget (:data:`MAX_UNITS` lines).
+:func:`toolkit.core.clean_folder` (``toolkit clean``) cleans a whole folder, groups
 duplicate articles (:mod:`toolkit.dedupe`) and writes ``cleaned.jsonl`` and ``texts/``.
 """
 
@@ -1072,7 +1073,13 @@ def _is_list_header(u: _Unit) -> bool:
     bare = u.bare
     if bare in _LIST_HEADERS or (_LIST_HEADER_PREFIX_RE.match(bare) and u.words <= 6):
         return True
-    words = tuple(bare.replace("-", " ").replace("'", " ").split())
+    return _near_header(tuple(bare.replace("-", " ").replace("'", " ").split()))
+
+
+@lru_cache(maxsize=65_536)
+def _near_header(words: tuple[str, ...]) -> bool:
+    """Whether ``words`` are a list header's, each word of five letters or more allowed one
+    typo (cached: scraped pages repeat their short lines)."""
     for cand in _header_index().get(len(words), ()):
         if all(
             w == c or (len(c) >= 5 and _within_one_edit(w, c))
@@ -1690,6 +1697,12 @@ def _clean_plain(
     """Clean plain text or Markdown (``extracted``: see :func:`_classify`)."""
     removed: list[Segment] = []
     meta: dict[str, str] = {}
+    lines = text.count("\n")
+    if lines > 5 * MAX_UNITS:  # splitting alone would take long: refuse before it
+        raise ValueError(
+            f"too many lines for one article ({lines:,}; the cleaner takes at most "
+            f"{MAX_UNITS:,} paragraphs and lines)"
+        )
     if markdown:
         body_text, meta = _front_matter(text)
         if meta:
@@ -1698,6 +1711,11 @@ def _clean_plain(
         units = _split_markdown(body_text, removed, join_lines=join_lines)
     else:
         units = _split_text(text, unwrap=options.unwrap_lines)
+    if len(units) > MAX_UNITS:
+        raise ValueError(
+            f"too many lines for one article ({len(units):,} paragraphs and lines; the "
+            f"cleaner takes at most {MAX_UNITS:,})"
+        )
     body = _classify(units, title, options, extracted=extracted)
     result = _assemble(body, title=title, chars_in=chars_in, removed=removed)
     author = meta.get("author") or meta.get("authors") or meta.get("byline")
@@ -1944,6 +1962,10 @@ _FORMATS = {
     "html": "html",
     "htm": "html",
 }
+#: The most paragraphs and lines the plain-text cleaner takes from one article: far more
+#: than any article has (a long one has a few hundred), so a file of a million short lines
+#: is that file's error rather than minutes of work.
+MAX_UNITS = 20_000
 _HTML_SNIFF_RE = re.compile(r"^\s*(?:<!doctype html|<html\b|<head\b|<body\b)", re.IGNORECASE)
 
 
@@ -1966,6 +1988,10 @@ def clean(
 
     Returns:
         The cleaned article; empty input gives an empty body.
+
+    Raises:
+        ValueError: the text has more than :data:`MAX_UNITS` paragraphs and lines (no
+            article has; the work would take minutes).
     """
     options = options or CleanOptions()
     title = " ".join(title.split()) if isinstance(title, str) and title.strip() else None

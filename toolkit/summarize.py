@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+from .errors import UsageError
 from .faithful import (
     GUARDS,
     SourceConstraint,
@@ -25,7 +26,7 @@ from .faithful import (
     strip_meta,
 )
 from .models import DEFAULT_EMBEDDER, DEFAULT_SUMMARIZER, load_generator
-from .prompts import Prompts
+from .prompts import Prompts, defuse_special_tokens
 from .text import split_sentences
 
 __all__ = ["LONG_INPUTS", "STYLES", "Pipeline", "Style", "Summary", "SummaryOptions",
@@ -77,6 +78,8 @@ EXTRACTIVE = "extractive"
 #: The regeneration's input: at most this many salient sentences and tokens.
 REGENERATE_SENTENCES = 4
 REGENERATE_TOKENS = 384
+#: Articles in a row without any generated text after which the summariser warns.
+EMPTY_WARNING = 5
 
 
 @dataclass
@@ -150,6 +153,21 @@ class SummaryOptions:
             raise ValueError(
                 f"long_input must be one of {', '.join(LONG_INPUTS)}, got {self.long_input!r}"
             )
+        for name in ("words", "max_new_tokens", "num_beams"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise UsageError(f"{name} must be a whole number of at least 1, got {value!r}")
+        if self.max_input_tokens is not None and self.max_input_tokens < 16:
+            raise UsageError(
+                f"max_input_tokens must be at least 16 (or None for the model's context), "
+                f"got {self.max_input_tokens}"
+            )
+        if self.no_repeat_ngram_size < 0:
+            raise UsageError(
+                f"no_repeat_ngram_size must be 0 or more, got {self.no_repeat_ngram_size}"
+            )
+        if self.repetition_penalty <= 0:
+            raise UsageError(f"repetition_penalty must be positive, got {self.repetition_penalty}")
         style = STYLES[self.style]
         if self.words is None:
             self.words = style.words
@@ -175,24 +193,79 @@ class Summary:
     method: str = "abstractive"
 
 
-def _split_words(text: str, count: Callable[[str], int], budget: int) -> list[str]:
+def _split_long_word(word: str, count: Callable[[str], int], budget: int) -> list[str]:
+    """Cut a word longer than ``budget`` tokens into pieces that fit, by characters (in
+    linear time: the word is counted once, then each piece)."""
+    size = max(1, len(word) * budget // max(count(word), 1))
     pieces: list[str] = []
-    current: list[str] = []
-    for word in text.split():
-        if current and count(" ".join([*current, word])) > budget:
-            pieces.append(" ".join(current))
-            current = []
-        current.append(word)
-    if current:
-        pieces.append(" ".join(current))
+    start = 0
+    while start < len(word):
+        piece = word[start : start + size]
+        while len(piece) > 1 and count(piece) > budget:
+            piece = piece[: len(piece) // 2]
+        pieces.append(piece)
+        start += len(piece)
     return pieces
+
+
+def _split_words(text: str, count: Callable[[str], int], budget: int) -> list[str]:
+    """Words packed into pieces of at most ``budget`` tokens; a word longer than that is cut."""
+    units: list[tuple[str, int]] = []
+    for word in text.split():
+        n = count(word)
+        if n > budget:
+            units.extend((piece, count(piece)) for piece in _split_long_word(word, count, budget))
+        else:
+            units.append((word, n))
+    return _pack(units, " ", count, budget)
+
+
+def _pack(
+    units: list[tuple[str, int]], joiner: str, count: Callable[[str], int], budget: int
+) -> list[str]:
+    """Join consecutive units (text, tokens) greedily into pieces of at most ``budget``
+    tokens. Each unit is counted once, so this is linear in the text; a piece whose joined
+    count exceeds the sum (a tokenizer merging across a join) is packed again exactly."""
+    join_cost = max(count(joiner.join(["a", "a"])) - 2 * count("a"), 0)
+    pieces: list[list[tuple[str, int]]] = []
+    current: list[tuple[str, int]] = []
+    total = 0
+    for unit in units:
+        extra = unit[1] + (join_cost if current else 0)
+        if current and total + extra > budget:
+            pieces.append(current)
+            current, total = [], 0
+            extra = unit[1]
+        current.append(unit)
+        total += extra
+    if current:
+        pieces.append(current)
+    out: list[str] = []
+    for piece in pieces:
+        text = joiner.join(u[0] for u in piece)
+        if len(piece) == 1 or count(text) <= budget:
+            out.append(text)
+            continue
+        run = ""  # the rare piece a tokenizer counts higher when joined: pack it exactly
+        for unit_text, _ in piece:
+            candidate = f"{run}{joiner}{unit_text}" if run else unit_text
+            if run and count(candidate) > budget:
+                out.append(run)
+                run = unit_text
+            else:
+                run = candidate
+        if run:
+            out.append(run)
+    return out
 
 
 def split_into_chunks(text: str, count: Callable[[str], int], budget: int) -> list[str]:
     """Split ``text`` into consecutive chunks of at most ``budget`` tokens.
 
-    Paragraphs are kept whole where they fit, else split into sentences, else into words.
-    Consecutive units are packed greedily. Every word of the input is in exactly one chunk.
+    Paragraphs are kept whole where they fit, else split into sentences, else into words,
+    and a word longer than the budget is cut. Consecutive units are packed greedily. Every
+    character of the input (but white space between units) is in exactly one chunk. Each
+    unit is counted once, so the time is linear in the length of the text.
 
     Args:
         text: the article.
@@ -207,31 +280,25 @@ def split_into_chunks(text: str, count: Callable[[str], int], budget: int) -> li
     text = text.strip()
     if not text or count(text) <= budget:
         return [text] if text else []
-    units: list[str] = []
+    units: list[tuple[str, int]] = []
     for para in re.split(r"\n\s*\n", text):
         para = para.strip()
         if not para:
             continue
-        if count(para) <= budget:
-            units.append(para)
+        n = count(para)
+        if n <= budget:
+            units.append((para, n))
             continue
+        sentences: list[tuple[str, int]] = []
         for sentence in split_sentences(para):
-            if count(sentence) <= budget:
-                units.append(sentence)
+            m = count(sentence)
+            if m <= budget:
+                sentences.append((sentence, m))
             else:
-                units.extend(_split_words(sentence, count, budget))
-    chunks: list[str] = []
-    current = ""
-    for unit in units:
-        candidate = f"{current}\n\n{unit}" if current else unit
-        if current and count(candidate) > budget:
-            chunks.append(current)
-            current = unit
-        else:
-            current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
+                sentences.extend((w, count(w)) for w in _split_words(sentence, count, budget))
+        # sentences of one paragraph: packed with spaces, as pieces of their own
+        units.extend((piece, count(piece)) for piece in _pack(sentences, " ", count, budget))
+    return _pack(units, "\n\n", count, budget)
 
 
 def tidy(text: str, style: str = "sentence") -> tuple[str, list[str]]:
@@ -372,6 +439,7 @@ class Summarizer(Pipeline):
         self.prompts = prompts or Prompts()
         self.device, self.cache = device, cache
         self._extractor: Any = None
+        self._empty = 0  # articles in a row for which the model wrote nothing
         self.model: Any = None
         self.tokenizer: Any = None
         self.template: str | None = None
@@ -391,8 +459,22 @@ class Summarizer(Pipeline):
             "combine_seq2seq.j2" if seq2seq else "combine.j2"
         )
         self.context = context_length(self.model, self.tokenizer)
+        self._check_templates()
         self.budget = self._article_budget()
         self._meta_ids = meta_bad_words(self.tokenizer)
+
+    def _check_templates(self) -> None:
+        """Render every template once with an example, so that a broken template (a user's
+        override) stops the run before it starts, with its file and line."""
+        assert self.template is not None and self.combine_template is not None
+        example = "The council approved the new bridge on Monday. It opens in 2027."
+        self.prompt(example, "Council approves bridge")
+        self.prompt(example, None)
+        self.prompts.check(
+            self.combine_template, **self._variables(summaries=[example, example], title=None)
+        )
+        if self.kind == "causal" and self.prompts.exists(self.options.system_template):
+            self.prompts.check(self.options.system_template, **self._variables())
 
     def _make_extractor(self, name: str) -> Any:
         from .extract import ExtractOptions, Extractor
@@ -445,10 +527,20 @@ class Summarizer(Pipeline):
             **extra,
         }
 
+    def inert(self, text: str) -> str:
+        """Untrusted text (an article, a title) with any string the tokenizer would read as a
+        control token broken up (see :func:`toolkit.prompts.defuse_special_tokens`)."""
+        return defuse_special_tokens(text, self.tokenizer)
+
     def prompt(self, article: str, title: str | None = None) -> str:
-        """The rendered map-step prompt for one article part (what :meth:`generate` takes)."""
+        """The rendered map-step prompt for one article part (what :meth:`generate` takes).
+
+        The article and title can never produce the model's special tokens."""
         assert self.template is not None, "the extractive backend has no prompt"
-        return self.prompts.render(self.template, **self._variables(article=article, title=title))
+        title = self.inert(title) if title else title
+        return self.prompts.render(
+            self.template, **self._variables(article=self.inert(article), title=title)
+        )
 
     def instructions(self, title: str | None = None) -> str:
         """What the model is told besides the article (system message and the prompt without
@@ -558,6 +650,8 @@ class Summarizer(Pipeline):
 
     def _combine_prompt(self, group: list[str], title: str | None) -> str:
         assert self.combine_template is not None
+        group = [self.inert(g) for g in group]
+        title = self.inert(title) if title else title
         return self.prompts.render(
             self.combine_template, **self._variables(summaries=group, title=title)
         )
@@ -618,6 +712,7 @@ class Summarizer(Pipeline):
         while True:
             if len(prompts) == 1:
                 candidates = self._candidates(prompts[0], source, count)
+                self._watch(candidates)
                 break
             partials = [" ".join(self.generate(p, source).split()) for p in prompts]
             groups = self._combine_groups(partials, title)
@@ -625,6 +720,21 @@ class Summarizer(Pipeline):
             rounds += 1
         final, warnings, verdict = self._guard(candidates, text, source, title)
         return Summary(final, len(chunks), rounds, self.count(text), warnings, verdict, method)
+
+    def _watch(self, candidates: list[str]) -> None:
+        """Warn once when the model writes nothing for several articles in a row: damaged
+        weights load and run, but produce empty text (the guard would hide it)."""
+        self._empty = self._empty + 1 if not any(c.strip() for c in candidates) else 0
+        if self._empty == EMPTY_WARNING:
+            import sys
+
+            print(
+                f"warning: the model {self.model_name!r} wrote no text for {EMPTY_WARNING} "
+                "articles in a row; its weights may be damaged: run `toolkit fetch --verify` "
+                "(for a preset) or check the model folder",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _check(self, summary: str, source: str, instructions: str) -> Any:
         return check(summary, source, instructions=instructions, complete=self.style.complete)

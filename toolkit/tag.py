@@ -35,7 +35,7 @@ from typing import Any, Protocol, overload
 import numpy as np
 
 from .models import ModelUnavailable, load_embedder, model_kind, resolve
-from .prompts import Prompts
+from .prompts import Prompts, defuse_special_tokens
 from .settings import PRECISIONS, pick_device, pick_dtype
 
 __all__ = [
@@ -705,7 +705,8 @@ class _NLIBackend:
 
     def score(self, texts: Sequence[str]) -> np.ndarray:
         chunks = _chunk(texts, self.pipeline.tokenizer, self.limit)
-        flat = [c for per_text in chunks for c, _ in per_text]
+        tokenizer = self.pipeline.tokenizer
+        flat = [defuse_special_tokens(c, tokenizer) for per_text in chunks for c, _ in per_text]
         opts = self.options
         out = np.zeros((len(texts), len(self.index)), dtype=np.float64)
         if not flat:
@@ -845,7 +846,7 @@ class _LLMBackend:
         """The chat-formatted prompt asking about one label, as token ids."""
         user = self.prompts.render(
             LLM_TEMPLATE,
-            article=article,
+            article=defuse_special_tokens(article, self.tokenizer),
             label=label.name,
             description=label.description,
             examples=list(label.examples),

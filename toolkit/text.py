@@ -40,6 +40,7 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY_RE = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*\s+")
 _WIDE_BOUNDARY_RE = re.compile(r"(?<=[\u3002\uff01\uff1f])")  # 。！？ need no space after them
 _LAST_WORD_RE = re.compile(r"(\S+?)[.!?\u2026]+[\"'\u201d\u2019)\]]*$")
+_WINDOW = 120  # characters either side of a boundary that decide it
 _FIRST_WORD_RE = re.compile(r"[\"'\u201c\u2018(\[]*([^\W_][\w'\u2019-]*)")
 
 
@@ -83,7 +84,9 @@ def split_sentences(text: str) -> list[str]:
         for part in _WIDE_BOUNDARY_RE.split(line):
             start = 0
             for m in _BOUNDARY_RE.finditer(part):
-                if _ends_sentence(part[start : m.end()], part[m.end() :]):
+                # the words either side decide; a window keeps long lines linear in time
+                before = part[max(start, m.start() - _WINDOW) : m.end()]
+                if _ends_sentence(before, part[m.end() : m.end() + _WINDOW]):
                     sentences.append(part[start : m.end()].strip())
                     start = m.end()
             sentences.append(part[start:].strip())
