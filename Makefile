@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml Makefile
 
 demo: setup
 	$(BIN)/toolkit fetch
-	$(BIN)/toolkit summarise examples/articles -o $(DEMO_OUT); status=$$?; \
+	$(BIN)/toolkit summarise examples/articles -o $(DEMO_OUT) --resume; status=$$?; \
 	  echo; cat $(DEMO_OUT)/digest.md; exit $$status
 
 lint: setup

@@ -1113,8 +1113,9 @@ def test_cli_clean_exit_zero_and_missing_input(tmp_path: Path) -> None:
     assert main(["clean", str(src), "-o", str(tmp_path / "o"), "--no-progress"]) == 0
     rec = json.loads((tmp_path / "o" / "cleaned.jsonl").read_text())
     assert BODY[0] in rec["text"] and "Home News" not in rec["text"]
-    with pytest.raises(SystemExit):
-        main(["clean", str(tmp_path / "missing"), "-o", str(tmp_path / "o2")])
+    # a missing input is a one-line error and exit status 2, not a traceback
+    assert main(["clean", str(tmp_path / "missing"), "-o", str(tmp_path / "o2")]) == 2
+    assert not (tmp_path / "o2").exists()
 
 
 def test_safe_name_is_unique_and_safe() -> None:
@@ -1122,8 +1123,10 @@ def test_safe_name_is_unique_and_safe() -> None:
 
     assert safe_name("a.txt") == "a.txt"
     assert safe_name("x/y.txt") != safe_name("x_y.txt")
-    assert safe_name("../../etc/passwd").startswith("etc_passwd-")
-    assert safe_name("").startswith("article-")
+    assert safe_name("../../etc/passwd").startswith("etc_passwd~")
+    assert safe_name("").startswith("article~")
+    assert safe_name("A.txt") != safe_name("a.txt").upper()  # no clash ignoring case
+    assert safe_name("A.txt").casefold() != safe_name("a.txt").casefold()
 
 
 def test_html_include_comments_keeps_reader_comments() -> None:

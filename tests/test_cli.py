@@ -110,3 +110,61 @@ def test_the_style_choices_are_the_summarisers():
     sub = next(a for a in parser._actions if a.dest == "command")
     style = next(a for a in sub.choices["summarise"]._actions if a.dest == "style")
     assert tuple(style.choices) == tuple(STYLES)
+
+
+def one_error(capsys, code: int) -> str:
+    """The command's stderr is one ``toolkit: error:`` line (no traceback); returns it."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert len(err) >= 1 and err[-1].startswith("toolkit: error: "), err
+    assert not any("Traceback" in line for line in err)
+    return err[-1]
+
+
+def test_errors_a_person_can_act_on(tmp_path, tiny_causal, capsys, monkeypatch):
+    import os
+
+    import pytest
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(TEXT)
+    common = ["--model", "extractive:lead", "--no-tags", "--no-progress"]
+    (tmp_path / "afile").write_text("x")
+    line = one_error(capsys, main(["summarise", str(src), "-o", str(tmp_path / "afile"), *common]))
+    assert "is a file, not a folder" in line
+    line = one_error(capsys, main(["clean", str(src), "-o", str(src)]))
+    assert "is the input folder" in line
+    os.mkfifo(tmp_path / "fifo")
+    line = one_error(capsys, main(["summarise", str(tmp_path / "fifo"), "-o", str(tmp_path / "o")]))
+    assert "not a folder or a regular file" in line
+    line = one_error(capsys, main(["clean", str(tmp_path / "nope"), "-o", str(tmp_path / "o")]))
+    assert "does not exist" in line
+    out = tmp_path / "done"
+    assert main(["summarise", str(src), "-o", str(out), *common]) == 0
+    capsys.readouterr()
+    line = one_error(capsys, main(["summarise", str(src), "-o", str(out), *common]))
+    assert "--resume" in line
+    # options out of range: argparse's own one-line error, exit 2, before anything runs
+    for option, value in (("--num-beams", "0"), ("--max-bytes", "-5"), ("--threshold", "2")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["summarise", str(src), "-o", str(tmp_path / "x"), option, value])
+        assert exit_.value.code == 2
+        assert option in capsys.readouterr().err
+    import torch
+
+    if not torch.cuda.is_available():
+        args = ["summarise", str(src), "-o", str(tmp_path / "c"), "--model", str(tiny_causal)]
+        line = one_error(capsys, main([*args, "--device", "cuda", "--no-tags"]))
+        assert "CUDA is not available" in line and "--device cpu" in line
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    for source, why in (
+        ("{% if %}", "syntax error"),
+        ("{{ nothing_here }}", "undefined variable"),
+        ("{{ article.__class__ }}", "not allowed"),
+    ):
+        (prompts / "summarise.j2").write_text(source)
+        args = ["summarise", str(src), "-o", str(tmp_path / "p"), "--model", str(tiny_causal)]
+        line = one_error(capsys, main([*args, "--prompts", str(prompts), "--no-tags"]))
+        assert f"summarise.j2, line 1: {why}" in line

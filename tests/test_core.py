@@ -184,3 +184,49 @@ def test_without_tags_no_tagger_runs(folder, tmp_path, models, monkeypatch):
     assert records and all(r["topics"] == [] and r["summary"] for r in records)
     assert json.loads((out / "run.json").read_text())["tagger"] is None
     assert "no topics" in (out / "digest.md").read_text()
+
+
+def test_an_article_over_its_time_budget_is_its_error_and_the_run_goes_on(folder, tmp_path, models):
+    summarizer, tagger = models
+    real = summarizer.summarise
+
+    def slow_for_one(text, title=None):
+        if "forty-1" in text:
+            while True:  # a runaway article: interrupted by the deadline
+                pass
+        return real(text, title)
+
+    summarizer.summarise = slow_for_one
+    try:
+        report = run(folder, tmp_path / "out", models, article_timeout=0.5)
+    finally:
+        del summarizer.summarise
+    assert report.processed == 3
+    reasons = {f.source: f.reason for f in report.failures}
+    assert "took longer than its 0.5 s budget" in reasons["a1.txt"]
+    assert "--article-timeout" in reasons["a1.txt"]
+
+
+def test_an_article_over_its_size_budget_is_its_error(folder, tmp_path, models):
+    report = run(folder, tmp_path / "out", models, max_chars=100)
+    assert report.processed == 0
+    assert all("--max-chars" in f.reason for f in report.failures if f.source != "broken.bin.txt")
+
+
+def test_clean_gives_every_article_its_own_text_file(tmp_path):
+    from toolkit.core import clean_folder, safe_name
+
+    src = tmp_path / "in"
+    src.mkdir()
+    ids = ["Report", "report", "a/b", "a_b", "x" * 300, safe_name("Report")]
+    lines = [json.dumps({"id": i, "text": f"Article {n} about the harbour bridge."})
+             for n, i in enumerate(ids)]  # fmt: skip
+    (src / "feed.jsonl").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    report = clean_folder(src, out, progress=False)
+    assert report.ok and report.cleaned == len(ids)
+    records = [json.loads(x) for x in (out / "cleaned.jsonl").read_text().splitlines()]
+    names = [r["text_file"] for r in records]
+    assert len({n.casefold() for n in names}) == len(ids)  # none shared, even ignoring case
+    for n, rec in enumerate(records):
+        assert (out / rec["text_file"]).read_text() == f"Article {n} about the harbour bridge.\n"

@@ -7,9 +7,8 @@ named on stderr with its reason), 2 for a usage or set-up error (message says wh
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import __version__
 from .settings import PRECISIONS, quiet_libraries
@@ -19,6 +18,74 @@ from .settings import PRECISIONS, quiet_libraries
 TAG_BACKENDS = ("embedding", "nli", "llm", "ensemble")
 
 __all__ = ["main"]
+
+
+def _whole(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: seconds, 0 or more (0: no limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, got {value}")
+    return value
+
+
+def _add_safety(p: argparse.ArgumentParser) -> None:
+    """The options that bound a run and decide what it reads (summarise and clean)."""
+    p.add_argument(
+        "--max-bytes",
+        type=_whole(1),
+        default=5_000_000,
+        help="refuse larger files; for JSON Lines, larger records (%(default)s)",
+    )
+    p.add_argument(
+        "--article-timeout",
+        type=_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="an article that takes longer is that article's error; the run goes on "
+        "(default: %(default)s; 0: no limit)",
+    )
+    p.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="also read symbolic links that lead outside the input folder (default: such a "
+        "link is reported and skipped)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the finished articles of an earlier (interrupted) run into the same "
+        "folder and do only what is new or changed; without it, a folder holding results is "
+        "refused",
+    )
 
 
 def _add_summarise(sub: argparse._SubParsersAction) -> None:
@@ -49,15 +116,15 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
         "headline",
     )
     p.add_argument(
-        "--words", type=int, help="summary length asked for, in words (default: the style's)"
+        "--words", type=_whole(1), help="summary length asked for, in words (default: the style's)"
     )
     p.add_argument(
-        "--max-new-tokens", type=int, help="cap on generated tokens (default: the style's)"
+        "--max-new-tokens", type=_whole(1), help="cap on generated tokens (default: the style's)"
     )
-    p.add_argument("--num-beams", type=int, help="beam search width (default 1, greedy)")
+    p.add_argument("--num-beams", type=_whole(1), help="beam search width (default 1, greedy)")
     p.add_argument(
         "--max-input-tokens",
-        type=int,
+        type=_whole(0),
         help="article tokens per model call (default 1536; 0 = the model's full context)",
     )
     p.add_argument(
@@ -110,12 +177,16 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
         help="dtype the tagger runs in (default: auto, bfloat16 where the hardware has it "
         "for embedding, float32 for llm)",
     )
-    p.add_argument("--threshold", type=float, help="score a topic needs to be kept")
-    p.add_argument("--top-k", type=int, help="the most topics kept per article")
+    p.add_argument("--threshold", type=_fraction, help="score a topic needs to be kept (0-1)")
+    p.add_argument("--top-k", type=_whole(1), help="the most topics kept per article")
     p.add_argument("--no-tags", action="store_true", help="skip topic tagging")
-    p.add_argument("--resume", action="store_true", help="keep finished articles of an earlier run")
+    _add_safety(p)
     p.add_argument(
-        "--max-bytes", type=int, default=5_000_000, help="refuse larger files (%(default)s)"
+        "--max-chars",
+        type=_whole(1),
+        default=100_000,
+        help="an article longer than this after cleaning is that article's error "
+        "(%(default)s characters, about 15,000 words)",
     )
     p.add_argument("--device", help="cpu, cuda, mps or auto (default: auto)")
     p.add_argument("--cache-dir", help="model cache (default: $TOOLKIT_CACHE or ~/.cache)")
@@ -126,13 +197,22 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
 def _cmd_summarise(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .core import RunOptions, run_folder
+    from .core import RunOptions, preflight, run_folder
     from .prompts import Prompts
     from .summarize import Summarizer, SummaryOptions
     from .tag import Tagger, TagOptions, load_labels
 
-    if not os.path.exists(args.input):
-        raise SystemExit(f"toolkit: error: input {args.input} does not exist")
+    # paths, a folder holding results, a folder in use: refused before any model loads
+    preflight(args.input, args.output, args.resume)
+    options = RunOptions(
+        resume=args.resume,
+        max_bytes=args.max_bytes,
+        max_chars=args.max_chars,
+        article_timeout=args.article_timeout or None,
+        follow_symlinks=args.follow_symlinks,
+        progress=not args.no_progress,
+        tags=not args.no_tags,
+    )
     prompts = Prompts(args.prompts)
     changes = {
         "style": args.style,
@@ -140,13 +220,13 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
         "words": args.words,
         "max_new_tokens": args.max_new_tokens,
         "num_beams": args.num_beams,
-        "max_input_tokens": args.max_input_tokens,
+        "max_input_tokens": args.max_input_tokens or None,
         "guard": args.guard,
         "extractor": args.extractor,
         "faithful": False if args.unconstrained else None,
     }
     sopts = SummaryOptions(**{k: v for k, v in changes.items() if v is not None})
-    if sopts.max_input_tokens == 0:
+    if args.max_input_tokens == 0:  # the model's full context
         sopts.max_input_tokens = None
     print(f"loading summariser {args.model} ...", file=sys.stderr, flush=True)
     summarizer = Summarizer(
@@ -171,12 +251,6 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
             device=args.device,
             cache=args.cache_dir,
         )
-    options = RunOptions(
-        resume=args.resume,
-        max_bytes=args.max_bytes,
-        progress=not args.no_progress,
-        tags=not args.no_tags,
-    )
     report = run_folder(
         args.input, args.output, summarizer=summarizer, tagger=tagger, options=options
     )
@@ -204,9 +278,7 @@ def _add_clean(sub: argparse._SubParsersAction) -> None:
     favor = p.add_mutually_exclusive_group()
     favor.add_argument("--favor-precision", action="store_true", help="HTML: less text, less noise")
     favor.add_argument("--favor-recall", action="store_true", help="HTML: when unsure, keep")
-    p.add_argument(
-        "--max-bytes", type=int, default=5_000_000, help="refuse larger files (%(default)s)"
-    )
+    _add_safety(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_clean)
 
@@ -215,8 +287,6 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     from .clean import CleanOptions
     from .core import clean_folder
 
-    if not os.path.exists(args.input):
-        raise SystemExit(f"toolkit: error: input {args.input} does not exist")
     options = CleanOptions(favor_precision=args.favor_precision, favor_recall=args.favor_recall)
     report = clean_folder(
         args.input,
@@ -224,10 +294,14 @@ def _cmd_clean(args: argparse.Namespace) -> int:
         options=options,
         progress=not args.no_progress,
         max_bytes=args.max_bytes,
+        resume=args.resume,
+        follow_symlinks=args.follow_symlinks,
+        article_timeout=args.article_timeout or None,
     )
     print(
-        f"{report.cleaned} cleaned ({report.duplicates} in duplicate groups), "
-        f"{len(report.failures)} failed; results in {report.output}/cleaned.jsonl",
+        f"{report.cleaned} cleaned ({report.resumed} kept from an earlier run, "
+        f"{report.duplicates} in duplicate groups), {len(report.failures)} failed; results in "
+        f"{report.output}/cleaned.jsonl",
         file=sys.stderr,
     )
     return 0 if report.ok else 1
@@ -241,20 +315,38 @@ def _add_fetch(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("presets", nargs="*", help="preset names (default: smollm2-135m minilm)")
     p.add_argument("--cache-dir", help="model cache (default: $TOOLKIT_CACHE or ~/.cache)")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="hash every cached file against what was recorded when it was fetched; exit 1 "
+        "if any is damaged (fetches nothing)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="fetch again even when cached (replaces the copy)"
+    )
     p.set_defaults(func=_cmd_fetch)
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from .models import PRESETS, fetch
+    from .models import PRESETS, fetch, verify
 
     names = args.presets or ["smollm2-135m", "minilm"]
+    fetchable = ", ".join(n for n, p in PRESETS.items() if p.artifact)
     for name in names:
         preset = PRESETS.get(name)
         if preset is None or preset.artifact is None:
-            fetchable = ", ".join(n for n, p in PRESETS.items() if p.artifact)
             raise SystemExit(f"toolkit: error: {name!r} is not a registry preset ({fetchable})")
-        print(f"{name}: {fetch(preset, args.cache_dir)}")
-    return 0
+    damaged = 0
+    for name in names:
+        if args.verify:
+            problems = verify(name, args.cache_dir)
+            damaged += bool(problems)
+            state = "ok" if not problems else "DAMAGED: " + "; ".join(problems)
+            hint = f" (re-fetch: toolkit fetch --force {name})" if problems else ""
+            print(f"{name}: {state}{hint}")
+        else:
+            print(f"{name}: {fetch(name, args.cache_dir, force=args.force)}")
+    return 1 if damaged else 0
 
 
 def _add_models(sub: argparse._SubParsersAction) -> None:
@@ -524,15 +616,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``toolkit`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    from .models import ModelUnavailable
-    from .registry import RegistryError
+    from .errors import ToolkitError
 
     quiet_libraries()
 
     try:
         return int(args.func(args))
-    except (ModelUnavailable, RegistryError, FileNotFoundError, ValueError) as err:
-        print(f"toolkit: error: {err}", file=sys.stderr)
+    except (ToolkitError, FileNotFoundError, ValueError) as err:
+        print(f"toolkit: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # the file system refused something the checks could not foresee
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"toolkit: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(
@@ -540,6 +635,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text or type(err).__name__
 
 
 if __name__ == "__main__":
