@@ -96,16 +96,18 @@ def test_a_run_writes_records_failures_and_a_digest(folder, tmp_path, models, ca
 
 
 def count_calls(monkeypatch, fail_after: int | None = None) -> list[str]:
+    """The ids of the articles that reach the model stage, batch by batch; with
+    ``fail_after``, the run is interrupted when a batch would take it past that many."""
     calls: list[str] = []
-    real = core.process
+    real = core.model_stage
 
-    def counted(doc, *args, **kwargs):
-        if fail_after is not None and len(calls) == fail_after:
+    def counted(batch, *args, **kwargs):
+        if fail_after is not None and len(calls) + len(batch) > fail_after:
             raise KeyboardInterrupt
-        calls.append(doc.id)
-        return real(doc, *args, **kwargs)
+        calls.extend(c.doc.id for c in batch)
+        return real(batch, *args, **kwargs)
 
-    monkeypatch.setattr(core, "process", counted)
+    monkeypatch.setattr(core, "model_stage", counted)
     return calls
 
 
@@ -146,7 +148,7 @@ def test_an_interrupted_run_keeps_its_work_and_resume_finishes_it(
     out = tmp_path / "out"
     count_calls(monkeypatch, fail_after=2)
     with pytest.raises(KeyboardInterrupt):
-        run(folder, out, models)
+        run(folder, out, models, batch_size=2)
     part = out / "summaries.jsonl.part"
     assert len(part.read_text().splitlines()) == 2
     assert not (out / "summaries.jsonl").exists()
@@ -188,19 +190,19 @@ def test_without_tags_no_tagger_runs(folder, tmp_path, models, monkeypatch):
 
 def test_an_article_over_its_time_budget_is_its_error_and_the_run_goes_on(folder, tmp_path, models):
     summarizer, tagger = models
-    real = summarizer.summarise
+    real = summarizer.summarise_many
 
-    def slow_for_one(text, title=None):
-        if "forty-1" in text:
+    def slow_for_one(texts, titles=None):
+        if any("forty-1" in text for text in texts):
             while True:  # a runaway article: interrupted by the deadline
                 pass
-        return real(text, title)
+        return real(texts, titles)
 
-    summarizer.summarise = slow_for_one
+    summarizer.summarise_many = slow_for_one
     try:
         report = run(folder, tmp_path / "out", models, article_timeout=0.5)
     finally:
-        del summarizer.summarise
+        del summarizer.summarise_many
     assert report.processed == 3
     reasons = {f.source: f.reason for f in report.failures}
     assert "took longer than its 0.5 s budget" in reasons["a1.txt"]
@@ -230,3 +232,23 @@ def test_clean_gives_every_article_its_own_text_file(tmp_path):
     assert len({n.casefold() for n in names}) == len(ids)  # none shared, even ignoring case
     for n, rec in enumerate(records):
         assert (out / rec["text_file"]).read_text() == f"Article {n} about the harbour bridge.\n"
+
+
+def test_batches_and_cleaning_workers_give_the_same_records(folder, tmp_path, tiny_causal, models):
+    # float32: batched greedy decoding is exact, so every record is the same whatever the
+    # batch size and wherever the cleaning ran
+    options = SummaryOptions(max_new_tokens=5, extractor="lead", precision="float32")
+    summarizer = Summarizer(str(tiny_causal), options=options, device="cpu")
+
+    def records(out, **kw):
+        opts = RunOptions(progress=False, **kw)
+        run_folder(folder, out, summarizer=summarizer, tagger=models[1], options=opts)
+        recs = [json.loads(x) for x in (out / "summaries.jsonl").read_text().splitlines()]
+        for rec in recs:
+            rec.pop("timing")
+        return recs, (out / "errors.jsonl").read_text()
+
+    one = records(tmp_path / "one", batch_size=1, workers=0)
+    assert [r["id"] for r in one[0]] == ["a0.txt", "a1.txt", "a2.txt", "w1"]
+    assert records(tmp_path / "many", batch_size=16, workers=0) == one
+    assert records(tmp_path / "pool", batch_size=3, workers=1) == one

@@ -93,3 +93,39 @@ def test_deterministic_for_many_texts() -> None:
     assert groups == group_duplicates(texts)
     members = group_members(groups)
     assert members == {"dup-t5": ["t5", "copy-1"], "dup-t77": ["t77", "copy-2"]}
+
+
+def test_the_streaming_index_groups_exactly_as_the_whole_folder_at_once() -> None:
+    import random
+
+    from toolkit.dedupe import DuplicateIndex
+
+    rng = random.Random(20)
+    vocab = [f"w{i}" for i in range(2000)]
+    texts: dict[str, str] = {}
+    for i in range(200):
+        words = [rng.choice(vocab) for _ in range(150)]
+        texts[f"a{i}"] = " ".join(words)
+        if i % 9 == 0:  # a near-duplicate: one word changed
+            words[rng.randrange(150)] = "changed"
+            texts[f"a{i}-near"] = " ".join(words)
+        if i % 13 == 0:  # an exact duplicate, re-cased
+            texts[f"a{i}-copy"] = texts[f"a{i}"].upper()
+        if i % 17 == 0:  # shares half its words with the original: not a duplicate
+            texts[f"a{i}-half"] = " ".join(words[:75] + [rng.choice(vocab) for _ in range(75)])
+    texts["empty"] = ""
+    index = DuplicateIndex(0.8)
+    for key, text in texts.items():
+        index.add(key, text)
+    fetched: list[str] = []
+
+    def text_of(key: str) -> str:
+        fetched.append(key)
+        return texts[key]
+
+    groups = index.groups(text_of)
+    assert groups == group_duplicates(texts, 0.8)
+    assert sum(g is not None for g in groups.values()) >= 2 * (200 // 9)
+    # only candidates are read again, not the folder
+    assert len(set(fetched)) < len(texts) // 2
+    assert len(index) == len(texts)

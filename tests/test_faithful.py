@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.tiny_models import build_causal, tiny_tokenizer
+from tests.tiny_models import build_causal, per_prompt, tiny_tokenizer
 from toolkit.faithful import (
     FAILURES,
     SourceConstraint,
@@ -280,7 +280,7 @@ def guarded(model, monkeypatch, outputs: list[str], **options) -> Summarizer:
     lead sentences (no embedding model) unless told otherwise."""
     options = {"extractor": "lead", **options}
     s = Summarizer(str(model), options=SummaryOptions(**options), device="cpu")
-    monkeypatch.setattr(s, "_candidates", lambda prompt, constraint, count: outputs[:count])
+    monkeypatch.setattr(s, "generate_many", per_prompt(lambda p, c, count: outputs[:count]))
     return s
 
 
@@ -315,7 +315,7 @@ def test_guard_regenerates_once_from_the_salient_sentences(roomy_causal, monkeyp
         prompts.append(prompt)
         return [next(replies)]
 
-    monkeypatch.setattr(s, "_candidates", model)
+    monkeypatch.setattr(s, "generate_many", per_prompt(model))
     longer = (
         ARTICLE
         + " "

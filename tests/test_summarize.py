@@ -111,14 +111,15 @@ def test_causal_model_is_detected_and_str_in_gives_str_out(tiny_causal):
 
 
 def spy_prompts(monkeypatch, summarizer) -> list[str]:
+    """Every prompt the summariser sends to the model, in order (each batch in its order)."""
     seen: list[str] = []
-    real = summarizer._candidates
+    real = summarizer.generate_many
 
-    def record(prompt: str, constraint, count: int) -> list[str]:
-        seen.append(prompt)
-        return real(prompt, constraint, count)
+    def record(prompts, sources, count=1):
+        seen.extend(prompts)
+        return real(prompts, sources, count)
 
-    monkeypatch.setattr(summarizer, "_candidates", record)
+    monkeypatch.setattr(summarizer, "generate_many", record)
     return seen
 
 
@@ -316,3 +317,89 @@ def test_options_out_of_range_are_refused_by_name(bad):
 
     with pytest.raises(UsageError, match=next(iter(bad))):
         SummaryOptions(**bad)
+
+
+ARTICLES = [
+    "The council approved the new Harwick bridge on Monday. It opens in 2027 and cost 40 million.",
+    "Rain closed the A12 for six hours.",
+    " ".join(f"Paragraph {i} says the Orla mill reopened with 120 workers." for i in range(9)),
+    "Ms Okafor won the Leeds seat by 312 votes after a recount on Friday night.",
+    "",
+]
+
+
+@pytest.mark.parametrize("beams", [1, 2])
+def test_batched_generation_gives_what_one_at_a_time_gives(tiny_causal, beams):
+    # float32, greedy (or beam) search: left padding with the attention mask and the
+    # per-row constraints must not change any article's summary
+    options = opts(max_new_tokens=12, num_beams=beams, batch_size=4, precision="float32")
+    s = Summarizer(str(tiny_causal), options=options, device="cpu")
+    titles = ["Bridge", None, "Mill", "Recount", None]
+    alone = [s.summarise(t, ti) for t, ti in zip(ARTICLES, titles, strict=True)]
+    batched = s.summarise_many(ARTICLES, titles)
+    assert [b.text for b in batched] == [a.text for a in alone]
+    assert [b.guard for b in batched] == [a.guard for a in alone]
+    assert s.dtype == "float32"
+
+
+def test_batched_generation_seq2seq(tiny_seq2seq):
+    options = opts(max_new_tokens=10, batch_size=3, precision="float32")
+    s = Summarizer(str(tiny_seq2seq), options=options, device="cpu")
+    alone = [s.summarise(t).text for t in ARTICLES]
+    assert [b.text for b in s.summarise_many(ARTICLES)] == alone
+
+
+def test_one_generate_call_a_batch_sorted_by_length(tiny_causal, monkeypatch):
+    s = Summarizer(str(tiny_causal), options=opts(batch_size=2), device="cpu")
+    widths: list[list[int]] = []
+    real = s.model.generate
+
+    def spy(**kwargs):
+        mask = kwargs["attention_mask"]
+        widths.append(mask.sum(dim=1).tolist())
+        # left padding: every row's last position is a real token
+        assert bool(mask[:, -1].all())
+        return real(**kwargs)
+
+    monkeypatch.setattr(s.model, "generate", spy)
+    s.summarise_many(ARTICLES[:4])
+    assert len(widths) == 2 and all(len(w) == 2 for w in widths)
+    lengths = [n for w in widths for n in w]
+    assert lengths == sorted(lengths, reverse=True)  # longest first, neighbours together
+
+
+def test_failed_summaries_are_regenerated_together(tiny_causal, monkeypatch):
+    from tests.tiny_models import per_prompt
+
+    s = Summarizer(str(tiny_causal), options=opts(retry=True), device="cpu")
+    calls: list[int] = []
+    refuse = per_prompt(lambda p, src, count: ["I'm sorry, I cannot help with that."])
+
+    def model(prompts, sources, count=1):
+        calls.append(len(prompts))
+        return refuse(prompts, sources, count)
+
+    monkeypatch.setattr(s, "generate_many", model)
+    long_articles = [
+        " ".join(f"Speaker {i} said the Orla mill reopened on day {i}." for i in range(12)),
+        " ".join(f"Witness {i} saw the Harwick bridge open on day {i}." for i in range(12)),
+    ]
+    results = s.summarise_many(long_articles)
+    # one call for the articles, one for both regenerations
+    assert calls == [2, 2] and [r.guard for r in results] == ["fallback", "fallback"]
+
+
+@pytest.mark.parametrize(
+    "field,value", [("batch_size", 0), ("precision", "int8"), ("precision", "fp32")]
+)
+def test_batch_and_precision_options_are_checked(field, value):
+    from toolkit.errors import UsageError
+
+    with pytest.raises(UsageError, match=field):
+        SummaryOptions(**{field: value})
+
+
+def test_bfloat16_where_asked(tiny_causal):
+    s = Summarizer(str(tiny_causal), options=opts(precision="bfloat16"), device="cpu")
+    assert s.dtype == "bfloat16" and str(s.model.dtype) == "torch.bfloat16"
+    assert isinstance(s("The council approved the new bridge on Monday."), str)

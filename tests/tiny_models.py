@@ -168,3 +168,12 @@ def build_sentence_transformer(path: Path) -> Path:
     pooling = st_models.Pooling(encoder.get_embedding_dimension(), pooling_mode="mean")
     SentenceTransformer(modules=[encoder, pooling], device="cpu").save(str(path))
     return path
+
+
+def per_prompt(model):
+    """A stand-in for ``generate_many`` that answers prompt by prompt with ``model``."""
+
+    def generate_many(prompts, sources, count=1):
+        return [model(p, s, count) for p, s in zip(prompts, sources, strict=True)]
+
+    return generate_many

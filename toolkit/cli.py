@@ -188,6 +188,22 @@ def _add_summarise(sub: argparse._SubParsersAction) -> None:
         help="an article longer than this after cleaning is that article's error "
         "(%(default)s characters, about 15,000 words)",
     )
+    p.add_argument(
+        "--batch-size",
+        type=_whole(1),
+        help="articles per generate call (default 8; prompts of about the same length together)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="dtype of the summariser (default: auto, bfloat16 where the hardware has it)",
+    )
+    p.add_argument(
+        "--workers",
+        type=_whole(0),
+        help="processes that clean articles ahead of the model (default: 1 on more than "
+        "two cores, else 0: cleaning in the main process)",
+    )
     p.add_argument("--device", help="cpu, cuda, mps or auto (default: auto)")
     p.add_argument("--cache-dir", help="model cache (default: $TOOLKIT_CACHE or ~/.cache)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -212,6 +228,7 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
         follow_symlinks=args.follow_symlinks,
         progress=not args.no_progress,
         tags=not args.no_tags,
+        workers=args.workers,
     )
     prompts = Prompts(args.prompts)
     changes = {
@@ -224,6 +241,8 @@ def _cmd_summarise(args: argparse.Namespace) -> int:
         "guard": args.guard,
         "extractor": args.extractor,
         "faithful": False if args.unconstrained else None,
+        "batch_size": args.batch_size,
+        "precision": args.precision,
     }
     sopts = SummaryOptions(**{k: v for k, v in changes.items() if v is not None})
     if args.max_input_tokens == 0:  # the model's full context

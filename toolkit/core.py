@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -24,6 +25,7 @@ from .clean import CleanedArticle, CleanOptions, clean
 from .errors import ToolkitError, UsageError
 from .limits import deadline
 from .outdir import OutputFolder
+from .pipeline import Cleaned, clean_stage, clean_stream, model_stage
 from .read import DEFAULT_MAX_BYTES, Document, ReadFailure, read_folder
 from .write import atomic_write_lines, iter_journal, render_digest
 
@@ -72,6 +74,10 @@ class RunOptions:
         duplicate_threshold: Jaccard similarity from which two articles are near-duplicates
             (they share a ``duplicate_group`` in the output and one digest entry).
         tags: tag topics (with ``tagger``, else the default tagger); False: no topics.
+        batch_size: articles that go through the model stages together (the summariser
+            batches them further by its own ``batch_size``).
+        workers: processes that clean articles ahead of the model stage (0: cleaning in
+            this process; None: one where the machine has more than two cores, else 0).
     """
 
     resume: bool = False
@@ -83,8 +89,16 @@ class RunOptions:
     progress: bool = True
     duplicate_threshold: float = 0.8
     tags: bool = True
+    batch_size: int = 16
+    workers: int | None = None
 
     def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise UsageError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.workers is None:
+            self.workers = 1 if (os.cpu_count() or 1) > 2 else 0
+        if self.workers < 0:
+            raise UsageError(f"workers must be 0 or more, got {self.workers}")
         if self.max_bytes < 1:
             raise UsageError(f"max_bytes must be a positive number of bytes, got {self.max_bytes}")
         if self.max_chars < 1:
@@ -152,62 +166,14 @@ def process(
     clean_options: CleanOptions | None = None,
     max_chars: int = DEFAULT_MAX_CHARS,
 ) -> dict[str, Any]:
-    """Clean, summarise and tag one document into an output record.
+    """Clean, summarise and tag one document into an output record (the stages of
+    :mod:`toolkit.pipeline` on a batch of one).
 
     Raises:
         ValueError: nothing is left of the article after cleaning, or it is longer than
             ``max_chars``.
     """
-    t0 = time.perf_counter()
-    cleaned = clean(doc.content, doc.fmt, title=doc.title, url=doc.url, options=clean_options)
-    t1 = time.perf_counter()
-    if not cleaned.text.strip():
-        raise ValueError("no article text left after cleaning (all of it looked like boilerplate)")
-    if len(cleaned.text) > max_chars:
-        raise ValueError(
-            f"too long: {len(cleaned.text):,} characters after cleaning (limit {max_chars:,}; "
-            "raise it with --max-chars)"
-        )
-    summary = summarizer.summarise(cleaned.text, cleaned.title)
-    t2 = time.perf_counter()
-    tagging = tagger(cleaned.text) if tagger is not None else None
-    t3 = time.perf_counter()
-    warnings = list(summary.warnings)
-    if cleaned.truncated:
-        warnings.append("the source article ends mid-sentence (truncated)")
-    return {
-        "id": doc.id,
-        "source": doc.source,
-        "title": cleaned.title,
-        "byline": cleaned.byline,
-        "date": cleaned.date,
-        "language": cleaned.language,
-        "url": doc.url,
-        "encoding": doc.encoding,
-        "text": cleaned.text,
-        "cleaning": cleaned.report(),
-        "summary": summary.text,
-        "summary_info": {
-            "chunks": summary.chunks,
-            "rounds": summary.rounds,
-            "input_tokens": summary.input_tokens,
-            "guard": summary.guard,
-            "method": summary.method,
-        },
-        "topics": [asdict(t) for t in tagging.topics] if tagging else [],
-        "topic_scores": [asdict(t) for t in tagging.scores] if tagging else [],
-        "models": {
-            "summarizer": summarizer.model_name,
-            "tagger": f"{tagger.backend}:{tagger.model_name}" if tagger else None,
-        },
-        "template": {"name": summarizer.template, "sha256": summarizer.template_sha256},
-        "timing": {
-            "clean_s": round(t1 - t0, 4),
-            "summarise_s": round(t2 - t1, 4),
-            "tag_s": round(t3 - t2, 4),
-        },
-        "warnings": warnings,
-    }
+    return model_stage([clean_stage(doc, clean_options, max_chars)], summarizer, tagger)[0]
 
 
 def group_records(records: list[dict[str, Any]], threshold: float = 0.8) -> int:
@@ -237,6 +203,51 @@ def _groups(texts: dict[str, str], threshold: float) -> dict[str, tuple[str | No
     groups = group_duplicates(texts, threshold=threshold)
     members = group_members(groups)
     return {key: (group, members.get(group, []) if group else []) for key, group in groups.items()}
+
+
+def _stream_groups(
+    folder: OutputFolder, threshold: float
+) -> dict[str, tuple[str | None, list[str]]]:
+    """id -> (its duplicate group, the group's members), from the records on disk, holding
+    only their MinHash band hashes in memory (texts are read again for candidate pairs)."""
+    from .dedupe import DuplicateIndex, group_members
+
+    index = DuplicateIndex(threshold)
+    for rec in folder.records():
+        index.add(rec["id"], rec["text"])
+    groups = index.groups(lambda key: str((folder.record(key) or {}).get("text") or ""))
+    members = group_members(groups)
+    return {
+        key: (group, members.get(group, []) if group else [])
+        for key, group in groups.items()
+        if group is not None
+    }
+
+
+def _model_batches(
+    batch: list[Cleaned], summarizer: Summarizer, tagger: Tagger | None, opts: RunOptions
+) -> list[tuple[Cleaned, dict[str, Any] | BaseException]]:
+    """The model stage over a batch, within the batch's time budget (the articles' budgets
+    together); a batch that fails or runs out of time is done again one article at a time,
+    each with its own budget, so only the article at fault gets an error line."""
+    if not batch:
+        return []
+    budget = opts.article_timeout * len(batch) if opts.article_timeout else None
+    try:
+        with deadline(budget, f"a batch of {len(batch)} articles"):
+            records = model_stage(batch, summarizer, tagger)
+        return list(zip(batch, records, strict=True))
+    except Exception as err:  # noqa: BLE001 - found below, article by article
+        if len(batch) == 1:
+            return [(batch[0], err)]
+    results: list[tuple[Cleaned, dict[str, Any] | BaseException]] = []
+    for item in batch:
+        try:
+            with deadline(opts.article_timeout, "the article"):
+                results.append((item, model_stage([item], summarizer, tagger)[0]))
+        except Exception as err:  # noqa: BLE001 - one bad article must not stop the run
+            results.append((item, err))
+    return results
 
 
 def _set_group(rec: dict[str, Any], groups: dict[str, tuple[str | None, list[str]]]) -> None:
@@ -383,27 +394,51 @@ def run_folder(
             items = read_folder(
                 src, opts.max_bytes, follow_symlinks=opts.follow_symlinks, skip=[out]
             )
-            for item in items:
+            batch: list[Cleaned] = []
+
+            def finish(batch: list[Cleaned]) -> None:
+                for cleaned, result in _model_batches(batch, summarizer, tagger, opts):
+                    if isinstance(result, BaseException):
+                        _fail(report, failures, cleaned.doc.source, _reason(result))
+                    else:
+                        result["content_sha256"] = cleaned.doc.sha256
+                        result["settings_sha256"] = settings_sha
+                        folder.add(result)
+                        report.processed += 1
+                    progress.step(cleaned.doc.source, report.processed + report.resumed)
+
+            def todo() -> Iterator[Document | ReadFailure]:
+                for item in items:
+                    if isinstance(item, Document):
+                        folder.expect(item.id)
+                    if isinstance(item, Document) and folder.finished(
+                        item.id, item.sha256, settings_sha
+                    ):
+                        report.resumed += 1
+                        progress.step(item.source, report.processed + report.resumed)
+                    else:
+                        yield item
+
+            stream = clean_stream(todo(), opts.clean, opts.max_chars,
+                                  timeout=opts.article_timeout,
+                                  workers=opts.workers or 0)  # fmt: skip
+            for item, result in stream:
                 if isinstance(item, ReadFailure):
                     _fail(report, failures, item.source, item.reason)
-                elif folder.finished(item.id, item.sha256, settings_sha):
-                    report.resumed += 1
+                    progress.step(item.source, report.processed + report.resumed)
+                elif isinstance(result, Cleaned):
+                    batch.append(result)
+                    if len(batch) >= opts.batch_size:
+                        finish(batch)
+                        batch = []
                 else:
-                    try:
-                        with deadline(opts.article_timeout, item.source):
-                            record = process(item, summarizer, tagger, opts.clean, opts.max_chars)
-                    except Exception as err:  # one bad article must not stop the run
-                        _fail(report, failures, item.source, _reason(err))
-                    else:
-                        record["content_sha256"] = item.sha256
-                        record["settings_sha256"] = settings_sha
-                        folder.add(record)
-                        report.processed += 1
-                progress.step(item.source, report.processed + report.resumed)
+                    _fail(report, failures, item.source, _reason(result or ValueError("?")))
+                    progress.step(item.source, report.processed + report.resumed)
+            finish(batch)
         finally:
             progress.close()
         # duplicate groups need the whole folder: the final file is written with them
-        groups = _groups({r["id"]: r["text"] for r in folder.records()}, opts.duplicate_threshold)
+        groups = _stream_groups(folder, opts.duplicate_threshold)
         report.duplicates = sum(1 for g, _ in groups.values() if g)
 
         def with_groups() -> Iterator[dict[str, Any]]:
@@ -599,7 +634,7 @@ def clean_folder(
                 bar.step(item.source, len(folder))
         finally:
             bar.close()
-        groups = _groups({r["id"]: r["text"] for r in folder.records()}, threshold)
+        groups = _stream_groups(folder, threshold)
         report.duplicates = sum(1 for g, _ in groups.values() if g)
         report.cleaned = len(folder)
 

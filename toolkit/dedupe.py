@@ -19,11 +19,13 @@ import hashlib
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "DuplicateIndex",
     "group_duplicates",
     "group_members",
     "jaccard",
@@ -125,11 +127,11 @@ def _candidate_pairs(sets: Mapping[str, frozenset[str]]) -> set[tuple[str, str]]
 class _UnionFind:
     """Disjoint sets of ids; the representative is the id that came first."""
 
-    def __init__(self, order: Iterable[str]) -> None:
+    def __init__(self, order: Iterable[Any]) -> None:
         self.rank = {key: i for i, key in enumerate(order)}
         self.parent = {key: key for key in self.rank}
 
-    def find(self, key: str) -> str:
+    def find(self, key: Any) -> Any:
         root = key
         while self.parent[root] != root:
             root = self.parent[root]
@@ -137,7 +139,7 @@ class _UnionFind:
             self.parent[key], key = root, self.parent[key]
         return root
 
-    def union(self, x: str, y: str) -> None:
+    def union(self, x: Any, y: Any) -> None:
         rx, ry = self.find(x), self.find(y)
         if rx != ry:
             first, second = (rx, ry) if self.rank[rx] < self.rank[ry] else (ry, rx)
@@ -189,3 +191,103 @@ def group_members(groups: Mapping[str, str | None]) -> dict[str, list[str]]:
         if group is not None:
             members[group].append(key)
     return dict(members)
+
+
+class DuplicateIndex:
+    """Duplicate groups over a stream of texts, in memory that does not hold the texts.
+
+    :meth:`add` keeps, per text, its normalised hash and the band hashes of its MinHash
+    signature (about 300 bytes); :meth:`groups` finds the candidate pairs from equal band
+    hashes and checks each with the exact Jaccard of the two texts' shingles, fetched again
+    through ``text_of`` (from the records on disk), so the answer is the same as
+    :func:`group_duplicates` on the whole folder at once.
+
+    Args:
+        threshold: Jaccard similarity from which two texts are near-duplicates.
+    """
+
+    def __init__(self, threshold: float = 0.8) -> None:
+        self.threshold = threshold
+        self.keys: list[str] = []
+        self._first: dict[bytes, int] = {}  # normalised hash -> first index with it
+        self._same: list[tuple[int, int]] = []  # exact duplicates (index, first index)
+        self._bands: list[np.ndarray] = []  # per unique text: BANDS band hashes
+        self._owners: list[int] = []  # the index each row of _bands belongs to
+        self._a, self._b = _permutations()
+
+    def add(self, key: str, text: str) -> None:
+        """Take one text (in the order that names groups: the first member names it)."""
+        index = len(self.keys)
+        self.keys.append(key)
+        items = shingles(text)
+        if not items:
+            return
+        digest = bytes.fromhex(normalised_hash(text))
+        if digest in self._first:
+            self._same.append((index, self._first[digest]))
+            return
+        self._first[digest] = index
+        if self.threshold < 1.0:
+            sig = _signature(items, self._a, self._b).reshape(BANDS, -1)
+            # one 64-bit hash per band: equal bands give equal hashes
+            mixed = np.ascontiguousarray(sig).view(np.uint8).reshape(BANDS, -1)
+            band_hashes = [
+                int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little")
+                for row in mixed
+            ]
+            self._bands.append(np.array(band_hashes, dtype=np.uint64))
+            self._owners.append(index)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _candidates(self) -> set[tuple[int, int]]:
+        if not self._bands:
+            return set()
+        bands = np.stack(self._bands)  # (texts, BANDS)
+        owners = np.asarray(self._owners, dtype=np.int64)
+        pairs: set[tuple[int, int]] = set()
+        for band in range(BANDS):
+            column = bands[:, band]
+            order = np.argsort(column, kind="stable")
+            sorted_col = column[order]
+            starts = np.flatnonzero(np.r_[True, sorted_col[1:] != sorted_col[:-1]])
+            ends = np.r_[starts[1:], len(order)]
+            for s, e in zip(starts, ends, strict=True):
+                if e - s < 2:
+                    continue
+                members = sorted(owners[order[s:e]].tolist())
+                for i, first in enumerate(members):
+                    for second in members[i + 1 :]:
+                        pairs.add((first, second))
+        return pairs
+
+    def groups(self, text_of: Callable[[str], str]) -> dict[str, str | None]:
+        """Every key's duplicate group, as :func:`group_duplicates` gives it.
+
+        Args:
+            text_of: the text of a key (read again for candidate pairs only).
+        """
+        uf = _UnionFind(range(len(self.keys)))
+        for index, first in self._same:
+            uf.union(first, index)
+        cache: dict[int, frozenset[str]] = {}
+
+        def items(i: int) -> frozenset[str]:
+            if i not in cache:
+                if len(cache) > 1024:
+                    cache.clear()
+                cache[i] = shingles(text_of(self.keys[i]))
+            return cache[i]
+
+        for x, y in sorted(self._candidates()):
+            if jaccard(items(x), items(y)) >= self.threshold:
+                uf.union(x, y)
+        roots = [uf.find(i) for i in range(len(self.keys))]
+        sizes: dict[int, int] = defaultdict(int)
+        for root in roots:
+            sizes[root] += 1
+        return {
+            key: f"dup-{self.keys[root]}" if sizes[root] > 1 else None
+            for key, root in zip(self.keys, roots, strict=True)
+        }

@@ -28,7 +28,7 @@ from .registry import (
     extract,
     materialise,
 )
-from .settings import cache_dir, pick_device
+from .settings import cache_dir, pick_device, pick_dtype
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -362,6 +362,8 @@ def load_generator(
     device: str | None = None,
     cache: str | os.PathLike[str] | None = None,
     _adapters: tuple[str, ...] = (),
+    *,
+    precision: str = "auto",
 ) -> tuple[Any, Any, Kind, str]:
     """Load a text-generation model and its tokenizer.
 
@@ -369,6 +371,8 @@ def load_generator(
         name_or_path: preset, local folder or hub id.
         device: torch device (default: auto-detected).
         cache: cache folder for registry presets.
+        precision: "auto" (bfloat16 where the device computes it natively, see
+            :func:`toolkit.settings.pick_dtype`), or a dtype name.
 
     Returns:
         (model, tokenizer, kind, resolved) where kind is "causal" or "seq2seq" and resolved is
@@ -379,19 +383,19 @@ def load_generator(
 
     resolved = resolve(name_or_path, cache)
     if (Path(resolved) / "adapter_config.json").is_file():
-        return _load_adapter(Path(resolved), device, cache, _adapters)
+        return _load_adapter(Path(resolved), device, cache, _adapters, precision)
     config = _load_config(resolved)
     kind = model_kind(config)
     if kind not in ("causal", "seq2seq"):
         raise ModelUnavailable(f"{name_or_path!r} is a {kind} model, not a text generator")
     dev = pick_device(device)
-    dtype = torch.bfloat16 if dev.startswith("cuda") and torch.cuda.is_bf16_supported() else None
+    dtype = getattr(torch, pick_dtype(dev, precision))
     cls = AutoModelForCausalLM if kind == "causal" else AutoModelForSeq2SeqLM
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved, trust_remote_code=False)
         model = cls.from_pretrained(
             resolved,
-            dtype=dtype or torch.float32,
+            dtype=dtype,
             trust_remote_code=False,
             use_safetensors=True,  # weights are never unpickled
         )
@@ -473,8 +477,11 @@ def _load_adapter(
     device: str | None,
     cache: str | os.PathLike[str] | None,
     chain: tuple[str, ...] = (),
+    precision: str = "auto",
 ) -> tuple[Any, Any, Kind, str]:
-    """Load a LoRA adapter folder: its base model, the adapter on top, merged for speed."""
+    """Load a LoRA adapter folder: its base model, the adapter on top, merged for speed (in
+    float32, then cast to the dtype ``precision`` picks)."""
+    import torch
     from transformers import AutoTokenizer
 
     if not (folder / "adapter_model.safetensors").is_file():
@@ -491,13 +498,16 @@ def _load_adapter(
             "that leads back to it; set base_model_name_or_path in adapter_config.json (or "
             "base_model in finetune.json) to the model it was trained from"
         )
-    model, tokenizer, kind, _ = load_generator(base, device, cache, (*chain, here))
+    model, tokenizer, kind, _ = load_generator(
+        base, device, cache, (*chain, here), precision="float32"
+    )
     try:
         from peft import PeftModel
     except ImportError as err:  # pragma: no cover - peft is a dependency
         raise ModelUnavailable(f"{folder} is a LoRA adapter; install peft to load it") from err
     model = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
     model = model.merge_and_unload()  # an ordinary model again: generation runs at base speed
+    model.to(getattr(torch, pick_dtype(str(model.device), precision)))
     model.eval()
     if (folder / "tokenizer_config.json").is_file():
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)

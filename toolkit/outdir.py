@@ -163,6 +163,7 @@ class OutputFolder:
         self._lock_fd: int | None = None
         self._done: dict[str, Located] = {}
         self._order: list[str] = []
+        self._rank: dict[str, int] = {}  # id -> its place in the input
         self._readers = _Readers()
 
     # -- set-up ------------------------------------------------------------------------------
@@ -320,7 +321,13 @@ class OutputFolder:
             ),
         )
 
+    def expect(self, doc_id: str) -> None:
+        """Note an article's place in the input when it is read: records finished out of
+        order (in batches) still come out in input order."""
+        self._rank.setdefault(doc_id, len(self._rank))
+
     def _keep(self, doc_id: str, where: Located) -> None:
+        self.expect(doc_id)
         if doc_id not in self._done:
             self._order.append(doc_id)
         self._done[doc_id] = where
@@ -328,9 +335,14 @@ class OutputFolder:
     def __len__(self) -> int:
         return len(self._order)
 
+    def record(self, doc_id: str) -> dict[str, Any] | None:
+        """This run's record for ``doc_id`` (kept or new), read from disk; None if none."""
+        where = self._done.get(doc_id)
+        return self._readers.read(where) if where is not None else None
+
     def records(self) -> Iterator[dict[str, Any]]:
         """This run's records (kept and new), in input order, read from disk one at a time."""
-        for doc_id in self._order:
+        for doc_id in sorted(self._order, key=self._rank.__getitem__):
             yield self._readers.read(self._done[doc_id])
 
     # -- the end -------------------------------------------------------------------------------
@@ -342,7 +354,7 @@ class OutputFolder:
         if self.journal is not None:
             self.journal.close()
         self.journal_path.unlink(missing_ok=True)
-        self._done, self._order = {}, []
+        self._done, self._order, self._rank = {}, [], {}
 
     def write(self, name: str, text: str) -> None:
         """Write one of the run's other files atomically."""

@@ -27,6 +27,7 @@ from .faithful import (
 )
 from .models import DEFAULT_EMBEDDER, DEFAULT_SUMMARIZER, load_generator
 from .prompts import Prompts, defuse_special_tokens
+from .settings import PRECISIONS
 from .text import split_sentences
 
 __all__ = ["LONG_INPUTS", "STYLES", "Pipeline", "Style", "Summary", "SummaryOptions",
@@ -78,6 +79,8 @@ EXTRACTIVE = "extractive"
 #: The regeneration's input: at most this many salient sentences and tokens.
 REGENERATE_SENTENCES = 4
 REGENERATE_TOKENS = 384
+#: Articles per ``generate`` call by default (measured in ``make bench``).
+DEFAULT_BATCH_SIZE = 8
 #: Articles in a row without any generated text after which the summariser warns.
 EMPTY_WARNING = 5
 
@@ -125,6 +128,12 @@ class SummaryOptions:
         extractor: the sentence-embedding model of the extractive stage (long articles, the
             regeneration, the fallback); "lead" takes the article's first sentences instead
             and loads no model.
+        batch_size: articles per ``generate`` call (prompts of about the same length are
+            batched together, left-padded). Greedy decoding gives the same summary in a batch
+            as alone (float32); see the results document for the measured default.
+        precision: the dtype the model runs in: "auto" (bfloat16 where the hardware computes
+            it natively: a CUDA GPU with bf16, or a CPU with AVX512-BF16 or AMX; else float32),
+            or "float32", "bfloat16", "float16".
     """
 
     style: str = "sentence"
@@ -143,6 +152,8 @@ class SummaryOptions:
     guard: str = "fallback"
     retry: bool = True
     extractor: str = DEFAULT_EMBEDDER
+    batch_size: int = DEFAULT_BATCH_SIZE
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
@@ -153,7 +164,11 @@ class SummaryOptions:
             raise ValueError(
                 f"long_input must be one of {', '.join(LONG_INPUTS)}, got {self.long_input!r}"
             )
-        for name in ("words", "max_new_tokens", "num_beams"):
+        if self.precision not in PRECISIONS:
+            raise UsageError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+        for name in ("words", "max_new_tokens", "num_beams", "batch_size"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise UsageError(f"{name} must be a whole number of at least 1, got {value!r}")
@@ -191,6 +206,51 @@ class Summary:
     guard: str | None = None
     #: "abstractive", "extract-then-abstract", "map-reduce" or "extractive"
     method: str = "abstractive"
+
+
+@dataclass
+class _Plan:
+    """One article on its way through :meth:`Summarizer.summarise_many`."""
+
+    text: str
+    title: str | None
+    source: str  # the article with its title: what the summary is checked against
+    chunks: int
+    method: str
+    prompts: list[str]
+    rounds: int = 1
+
+    def summary(self, text: str, warnings: list[str], guard: str | None, *, tokens: int) -> Summary:
+        return Summary(text, self.chunks, self.rounds, tokens, warnings, guard, self.method)
+
+
+@dataclass
+class _Retry:
+    """A summary that failed the guard and could not be repaired: regenerate it."""
+
+    failed: str  # what failed, for the warning
+    instructions: str  # the prompt's instructions, rendered with the article's title
+
+
+class PerRow:
+    """Logits processor: one processor per batch item (``None``: none), each given only its
+    own rows (``group`` rows an item: the beams of beam search).
+
+    Args:
+        processors: per item of the batch, its processor.
+        group: consecutive rows per item.
+    """
+
+    def __init__(self, processors: Sequence[Any], group: int = 1) -> None:
+        self.processors = list(processors)
+        self.group = group
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        for row in range(scores.shape[0]):
+            processor = self.processors[row // self.group]
+            if processor is not None:
+                scores[row : row + 1] = processor(input_ids[row : row + 1], scores[row : row + 1])
+        return scores
 
 
 def _split_long_word(word: str, count: Callable[[str], int], budget: int) -> list[str]:
@@ -407,8 +467,14 @@ class Pipeline:
         """
         if isinstance(text, str):
             return self.summarise(text, title).text
-        titles = list(title) if title is not None else [None] * len(text)
-        return [self.summarise(t, ti).text for t, ti in zip(text, titles, strict=True)]
+        return [s.text for s in self.summarise_many(list(text), title)]
+
+    def summarise_many(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None = None
+    ) -> list[Summary]:
+        """Summarise several articles (subclasses batch them; here one at a time)."""
+        titles = list(titles) if titles is not None else [None] * len(texts)
+        return [self.summarise(t, ti) for t, ti in zip(texts, titles, strict=True)]
 
 
 class Summarizer(Pipeline):
@@ -449,8 +515,12 @@ class Summarizer(Pipeline):
             self.kind = "extractive"
             self._extractor = self._make_extractor(embedder or self.options.extractor)
             self.resolved = self._extractor.resolved
+            self.dtype = "float32"
             return
-        self.model, self.tokenizer, self.kind, self.resolved = load_generator(model, device, cache)
+        self.model, self.tokenizer, self.kind, self.resolved = load_generator(
+            model, device, cache, precision=self.options.precision
+        )
+        self.dtype = str(self.model.dtype).removeprefix("torch.")
         seq2seq = self.kind == "seq2seq"
         self.template = self.options.template or (
             SEQ2SEQ_TEMPLATE if seq2seq else self.style.template
@@ -609,24 +679,69 @@ class Summarizer(Pipeline):
 
     def _candidates(self, prompt: str, source: str | None, count: int) -> list[str]:
         """The best ``count`` (at most ``num_beams``) outputs for a prompt, best first."""
+        return self.generate_many([prompt], [source], count)[0]
+
+    def generate_many(
+        self, prompts: Sequence[str], sources: Sequence[str | None], count: int = 1
+    ) -> list[list[str]]:
+        """Generate for several prompts in batches of ``options.batch_size``.
+
+        Prompts are sorted by length so that each batch holds prompts of about the same
+        length (little padding); the answers come back in the prompts' order.
+
+        Args:
+            prompts: rendered templates.
+            sources: per prompt, the text names and numbers are kept to (None: free).
+            count: outputs per prompt (at most ``num_beams``), best first.
+
+        Returns:
+            Per prompt, its ``count`` outputs.
+        """
+        encoded = [self.encode(p)["input_ids"][0].tolist() for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: (-len(encoded[i]), i))
+        size = self.options.batch_size
+        results: list[list[str]] = [[] for _ in prompts]
+        for start in range(0, len(order), size):
+            rows = order[start : start + size]
+            outs = self._generate_batch([encoded[i] for i in rows], [sources[i] for i in rows],
+                                        count)  # fmt: skip
+            for i, out in zip(rows, outs, strict=True):
+                results[i] = out
+        return results
+
+    def _generate_batch(
+        self, ids: list[list[int]], sources: list[str | None], count: int
+    ) -> list[list[str]]:
+        """One ``generate`` call over token-id rows: left padding for causal models (the
+        new tokens start at the same position in every row), right padding for seq2seq."""
         import torch
 
-        inputs = {k: v.to(self.model.device) for k, v in self.encode(prompt).items()}
         o = self.options
         pad = self.tokenizer.pad_token_id
         if pad is None:
             pad = self.tokenizer.eos_token_id
+        width = max(len(row) for row in ids)
+        causal = self.kind == "causal"
+        input_ids = torch.full((len(ids), width), int(pad), dtype=torch.long)
+        mask = torch.zeros((len(ids), width), dtype=torch.long)
+        for r, row in enumerate(ids):
+            cols = slice(width - len(row), width) if causal else slice(0, len(row))
+            input_ids[r, cols] = torch.tensor(row, dtype=torch.long)
+            mask[r, cols] = 1
         extra: dict[str, Any] = {}
-        prompt_length = int(inputs["input_ids"].shape[-1]) if self.kind == "causal" else 0
+        prompt_length = width if causal else 0
         processors: list[Any] = []
-        if o.no_repeat_ngram_size and self.kind == "causal":
+        if o.no_repeat_ngram_size and causal:
             processors.append(SummaryNoRepeatNGram(o.no_repeat_ngram_size, prompt_length))
         elif o.no_repeat_ngram_size:  # seq2seq: the decoder sees only the summary
             extra["no_repeat_ngram_size"] = o.no_repeat_ngram_size
-        if source is not None and o.faithful:  # last: it checks what the others leave
-            processors.append(
-                SourceConstraint(self.tokenizer, source, prompt_length, keep=2 * o.num_beams)
-            )
+        if o.faithful and any(s is not None for s in sources):  # last: it checks the rest
+            per_row = [
+                None if s is None
+                else SourceConstraint(self.tokenizer, s, prompt_length, keep=2 * o.num_beams)
+                for s in sources
+            ]  # fmt: skip
+            processors.append(PerRow(per_row, o.num_beams))
         if o.no_meta:
             extra["bad_words_ids"] = self._meta_ids
         if processors:
@@ -636,7 +751,8 @@ class Summarizer(Pipeline):
         count = max(1, min(count, o.num_beams))
         with torch.inference_mode():
             out = self.model.generate(
-                **inputs,
+                input_ids=input_ids.to(self.model.device),
+                attention_mask=mask.to(self.model.device),
                 max_new_tokens=self._reserve() or o.max_new_tokens,
                 num_beams=o.num_beams,
                 do_sample=False,
@@ -645,8 +761,8 @@ class Summarizer(Pipeline):
                 num_return_sequences=count,
                 **extra,
             )
-        start = inputs["input_ids"].shape[-1] if self.kind == "causal" else 0
-        return [str(self.tokenizer.decode(row[start:], skip_special_tokens=True)) for row in out]
+        texts = self.tokenizer.batch_decode(out[:, prompt_length:], skip_special_tokens=True)
+        return [[str(t) for t in texts[r * count : (r + 1) * count]] for r in range(len(ids))]
 
     def _combine_prompt(self, group: list[str], title: str | None) -> str:
         assert self.combine_template is not None
@@ -671,6 +787,25 @@ class Summarizer(Pipeline):
             )
         return groups
 
+    def _plan(self, text: str, title: str | None) -> _Plan | Summary:
+        """What the model is asked for one article: its prompts (one, or one per part for
+        map-reduce), or at once the summary of an empty article."""
+        o = self.options
+        budget = self.budget if not title else self._article_budget(title)
+        chunks = split_into_chunks(text, self.count, budget)
+        if not chunks:
+            return Summary(text="", chunks=0, rounds=0, warnings=["empty article"])
+        source = f"{title}\n\n{text}" if title else text
+        method = "abstractive"
+        if len(chunks) > 1 and o.long_input == "extract":
+            picked = self.extractor.select(text, tokens=budget, count=self.count, title=title)
+            if picked:
+                chunks, method = [" ".join(picked)], "extract-then-abstract"
+        if len(chunks) > 1:
+            method = "map-reduce"
+        prompts = [self.prompt(c, title) for c in chunks]
+        return _Plan(text, title, source, len(chunks), method, prompts)
+
     def summarise(self, text: str, title: str | None = None) -> Summary:
         """Summarise one article.
 
@@ -685,41 +820,87 @@ class Summarizer(Pipeline):
             The summary with its chunk count, reduce rounds, input size, warnings, the guard's
             verdict and the method.
         """
+        return self.summarise_many([text], [title])[0]
+
+    def summarise_many(
+        self, texts: Sequence[str], titles: Sequence[str | None] | None = None
+    ) -> list[Summary]:
+        """Summarise several articles, batched: what :meth:`summarise` gives for each.
+
+        The articles' prompts go through the model in batches of ``options.batch_size``
+        (one ``generate`` call each); summaries that fail the guard are regenerated
+        together, as a batch, too.
+
+        Args:
+            texts: cleaned article texts.
+            titles: their titles (None: no titles).
+
+        Returns:
+            One :class:`Summary` per article, in order.
+        """
+        titles = list(titles) if titles is not None else [None] * len(texts)
+        if len(titles) != len(texts):
+            raise ValueError(f"{len(texts)} articles but {len(titles)} titles")
         if self.kind == "extractive":
-            if not text.strip():
-                return Summary("", 0, 0, warnings=["empty article"], method="extractive")
-            return Summary(
-                self.extractive(text, title), input_tokens=len(text.split()), method="extractive"
-            )
+            return [self._extractive_summary(t, ti) for t, ti in zip(texts, titles, strict=True)]
         o = self.options
-        budget = self.budget if not title else self._article_budget(title)
-        chunks = split_into_chunks(text, self.count, budget)
-        if not chunks:
-            return Summary(text="", chunks=0, rounds=0, warnings=["empty article"])
-        source = f"{title}\n\n{text}" if title else text
-        method = "abstractive"
-        if len(chunks) > 1 and o.long_input == "extract":
-            picked = self.extractor.select(text, tokens=budget, count=self.count, title=title)
-            if picked:
-                chunks, method = [" ".join(picked)], "extract-then-abstract"
-        if len(chunks) > 1:
-            method = "map-reduce"
+        plans = [self._plan(t, ti) for t, ti in zip(texts, titles, strict=True)]
+        results: list[Summary | None] = [p if isinstance(p, Summary) else None for p in plans]
         # with a guard and beam search, the other beams of the last step are kept as
         # stand-ins for a summary that fails the check
         count = o.num_beams if o.guard == "fallback" else 1
-        prompts = [self.prompt(c, title) for c in chunks]
-        rounds = 1
-        while True:
-            if len(prompts) == 1:
-                candidates = self._candidates(prompts[0], source, count)
-                self._watch(candidates)
-                break
-            partials = [" ".join(self.generate(p, source).split()) for p in prompts]
-            groups = self._combine_groups(partials, title)
-            prompts = [self._combine_prompt(g, title) for g in groups]
-            rounds += 1
-        final, warnings, verdict = self._guard(candidates, text, source, title)
-        return Summary(final, len(chunks), rounds, self.count(text), warnings, verdict, method)
+        candidates: dict[int, list[str]] = {}
+        for i, plan in enumerate(plans):
+            if isinstance(plan, _Plan) and len(plan.prompts) > 1:
+                candidates[i] = self._map_reduce(plan, count)
+        single = [i for i, p in enumerate(plans) if isinstance(p, _Plan) and len(p.prompts) == 1]
+        outs = self.generate_many(
+            [plans[i].prompts[0] for i in single],  # type: ignore[union-attr]
+            [plans[i].source for i in single],  # type: ignore[union-attr]
+            count,
+        )
+        candidates.update(zip(single, outs, strict=True))
+        retries: list[tuple[int, _Retry]] = []
+        for i in sorted(candidates):
+            plan = plans[i]
+            assert isinstance(plan, _Plan)
+            self._watch(candidates[i])
+            verdict = self._guard(candidates[i], plan.source, plan.title)
+            if isinstance(verdict, _Retry):
+                retries.append((i, verdict))
+            else:
+                results[i] = plan.summary(*verdict, tokens=self.count(plan.text))
+        for (i, retry), again in zip(retries, self._regenerate_many(plans, retries), strict=True):
+            plan = plans[i]
+            assert isinstance(plan, _Plan)
+            if again is not None:
+                note = f"{retry.failed}; regenerated from the article's salient sentences"
+                final = (again, [note], "regenerated")
+            else:
+                note = f"{retry.failed}; the article's extractive summary stands in its place"
+                final = (self.extractive(plan.text, plan.title), [note], "fallback")
+            results[i] = plan.summary(*final, tokens=self.count(plan.text))
+        assert all(r is not None for r in results)
+        return results  # type: ignore[return-value]
+
+    def _extractive_summary(self, text: str, title: str | None) -> Summary:
+        if not text.strip():
+            return Summary("", 0, 0, warnings=["empty article"], method="extractive")
+        return Summary(
+            self.extractive(text, title), input_tokens=len(text.split()), method="extractive"
+        )
+
+    def _map_reduce(self, plan: _Plan, count: int) -> list[str]:
+        """Summarise each part (in batches), combine the partial summaries, in rounds until
+        one prompt is left; its output."""
+        prompts = plan.prompts
+        while len(prompts) > 1:
+            outs = self.generate_many(prompts, [plan.source] * len(prompts), 1)
+            partials = [" ".join(out[0].split()) for out in outs]
+            groups = self._combine_groups(partials, plan.title)
+            prompts = [self._combine_prompt(g, plan.title) for g in groups]
+            plan.rounds += 1
+        return self._candidates(prompts[0], plan.source, count)
 
     def _watch(self, candidates: list[str]) -> None:
         """Warn once when the model writes nothing for several articles in a row: damaged
@@ -750,19 +931,20 @@ class Summarizer(Pipeline):
         return None
 
     def _guard(
-        self, candidates: list[str], text: str, source: str, title: str | None = None
-    ) -> tuple[str, list[str], str | None]:
+        self, candidates: list[str], source: str, title: str | None = None
+    ) -> tuple[str, list[str], str | None] | _Retry:
         """Tidy the candidates and keep the first that passes :func:`check` (per ``guard``),
-        else repair, regenerate or fall back.
+        else repair, or ask for a regeneration (:class:`_Retry`).
 
         Args:
             candidates: the model's outputs, best first.
-            text: the article (the fallback is its extractive summary).
             source: the article with its title, as the model saw them (what is checked).
             title: the article's title (the prompt's instructions are rendered with it).
 
         Returns:
-            (summary, warnings, guard verdict as in :attr:`Summary.guard`)
+            (summary, warnings, guard verdict as in :attr:`Summary.guard`), or a
+            :class:`_Retry` when no candidate passes or can be repaired under guard
+            "fallback".
         """
         style = self.options.style
         tidied = [tidy(c, style) for c in candidates]
@@ -791,28 +973,38 @@ class Summarizer(Pipeline):
             repaired = self._repair(final, source, instructions)
             if repaired:
                 return repaired[0], [*warnings, f"{failed}; {repaired[1]}"], "repaired"
-        if self.options.retry:
-            again = self._regenerate(text, source, title, instructions)
-            if again is not None:
-                note = f"{failed}; regenerated from the article's salient sentences"
-                return again, [note], "regenerated"
-        note = f"{failed}; the article's extractive summary stands in its place"
-        return self.extractive(text, title), [note], "fallback"
+        return _Retry(failed, instructions)
 
-    def _regenerate(
-        self, text: str, source: str, title: str | None, instructions: str
-    ) -> str | None:
-        """One more try from the article's most salient sentences (a shorter, different
-        input); the result if it passes the check (or its repair), else None. None at once
-        when those sentences are the whole article."""
-        budget = min(self.budget, REGENERATE_TOKENS)
-        picked = self.extractor.select(text, sentences=REGENERATE_SENTENCES, tokens=budget,
-                                       count=self.count, title=title)  # fmt: skip
-        if not picked or " ".join(picked) == " ".join(text.split()):
-            return None  # the same input again: greedy decoding would say the same
-        output = self._candidates(self.prompt(" ".join(picked), title), source, 1)[0]
-        again, _ = tidy(output, self.options.style)
-        if self._check(again, source, instructions).ok:
-            return again
-        repaired = self._repair(again, source, instructions)
-        return repaired[0] if repaired else None
+    def _regenerate_many(
+        self, plans: Sequence[_Plan | Summary], retries: list[tuple[int, _Retry]]
+    ) -> list[str | None]:
+        """One more try for each failed summary, from its article's most salient sentences
+        (a shorter, different input), all in batches; per retry the result if it passes the
+        check (or its repair), else None. None at once without ``retry``, or when those
+        sentences are the whole article (greedy decoding would say the same)."""
+        prompts: list[str] = []
+        asked: list[int] = []
+        for k, (i, _) in enumerate(retries):
+            plan = plans[i]
+            assert isinstance(plan, _Plan)
+            if not self.options.retry:
+                continue
+            budget = min(self.budget, REGENERATE_TOKENS)
+            picked = self.extractor.select(plan.text, sentences=REGENERATE_SENTENCES,
+                                           tokens=budget, count=self.count,
+                                           title=plan.title)  # fmt: skip
+            if picked and " ".join(picked) != " ".join(plan.text.split()):
+                prompts.append(self.prompt(" ".join(picked), plan.title))
+                asked.append(k)
+        sources = [plans[retries[k][0]].source for k in asked]  # type: ignore[union-attr]
+        outs = self.generate_many(prompts, sources, 1)
+        results: list[str | None] = [None] * len(retries)
+        for k, source, out in zip(asked, sources, outs, strict=True):
+            instructions = retries[k][1].instructions
+            again, _ = tidy(out[0], self.options.style)
+            if self._check(again, source, instructions).ok:
+                results[k] = again
+            else:
+                repaired = self._repair(again, source, instructions)
+                results[k] = repaired[0] if repaired else None
+        return results
