@@ -1076,7 +1076,7 @@ def _is_list_header(u: _Unit) -> bool:
     return _near_header(tuple(bare.replace("-", " ").replace("'", " ").split()))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8192)
 def _near_header(words: tuple[str, ...]) -> bool:
     """Whether ``words`` are a list header's, each word of five letters or more allowed one
     typo (cached: scraped pages repeat their short lines)."""

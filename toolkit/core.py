@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .clean import CleanedArticle, CleanOptions, clean
+from .digest import digest_lines
 from .errors import ToolkitError, UsageError
 from .limits import deadline
 from .outdir import OutputFolder
 from .pipeline import Cleaned, clean_stage, clean_stream, model_stage
 from .read import DEFAULT_MAX_BYTES, Document, ReadFailure, read_folder
-from .write import atomic_write_lines, iter_journal, render_digest
+from .write import atomic_write_lines, iter_journal
 
 if TYPE_CHECKING:
     from .summarize import Summarizer
@@ -455,7 +456,7 @@ def run_folder(
         folder.write(ERRORS, "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in failures))
         folder.commit(with_groups())
         final = (rec for _, rec in iter_journal(out / RESULTS))
-        folder.write(DIGEST, render_digest(final, failures, header))
+        atomic_write_lines(out / DIGEST, digest_lines(final, failures, header))
         info = {
             **header,
             "settings": settings,

@@ -209,10 +209,11 @@ class DuplicateIndex:
     def __init__(self, threshold: float = 0.8) -> None:
         self.threshold = threshold
         self.keys: list[str] = []
-        self._first: dict[bytes, int] = {}  # normalised hash -> first index with it
+        self._first: dict[int, int] = {}  # normalised hash (64 bits) -> first index with it
         self._same: list[tuple[int, int]] = []  # exact duplicates (index, first index)
-        self._bands: list[np.ndarray] = []  # per unique text: BANDS band hashes
-        self._owners: list[int] = []  # the index each row of _bands belongs to
+        self._bands = np.empty((1024, BANDS), dtype=np.uint64)  # per unique text, grown
+        self._owners = np.empty(1024, dtype=np.int64)  # the index each row belongs to
+        self._rows = 0
         self._a, self._b = _permutations()
 
     def add(self, key: str, text: str) -> None:
@@ -222,7 +223,7 @@ class DuplicateIndex:
         items = shingles(text)
         if not items:
             return
-        digest = bytes.fromhex(normalised_hash(text))
+        digest = int(normalised_hash(text)[:16], 16)
         if digest in self._first:
             self._same.append((index, self._first[digest]))
             return
@@ -235,17 +236,21 @@ class DuplicateIndex:
                 int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest(), "little")
                 for row in mixed
             ]
-            self._bands.append(np.array(band_hashes, dtype=np.uint64))
-            self._owners.append(index)
+            if self._rows == len(self._owners):  # a quarter more room (little left unused)
+                more = max(1024, self._rows // 4)
+                self._bands = np.concatenate([self._bands, np.empty((more, BANDS), np.uint64)])
+                self._owners = np.concatenate([self._owners, np.empty(more, np.int64)])
+            self._bands[self._rows] = band_hashes
+            self._owners[self._rows] = index
+            self._rows += 1
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def _candidates(self) -> set[tuple[int, int]]:
-        if not self._bands:
+        if not self._rows:
             return set()
-        bands = np.stack(self._bands)  # (texts, BANDS)
-        owners = np.asarray(self._owners, dtype=np.int64)
+        bands, owners = self._bands[: self._rows], self._owners[: self._rows]
         pairs: set[tuple[int, int]] = set()
         for band in range(BANDS):
             column = bands[:, band]

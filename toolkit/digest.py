@@ -10,12 +10,13 @@ links, emphasis) nor structure (headings, lists, quotes) to the page.
 
 from __future__ import annotations
 
+import io
 import re
-from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
 
-__all__ = ["md_code", "md_text", "render_digest"]
+__all__ = ["digest_lines", "md_code", "md_text", "render_digest"]
 
 # Characters that start inline markup in CommonMark / GitHub Markdown, or HTML.
 _INLINE = re.compile(r"([\\`*_\[\]<>|~])")
@@ -68,6 +69,10 @@ def _summary_lines(summary: str) -> list[str]:
     return [md_text(summary)]
 
 
+def _spool_file() -> IO[str]:
+    return tempfile.TemporaryFile(mode="w+", encoding="utf-8", newline="\n")
+
+
 def render_digest(
     records: Iterable[dict[str, Any]], failures: Iterable[dict[str, str]], header: dict[str, Any]
 ) -> str:
@@ -81,59 +86,105 @@ def render_digest(
     Returns:
         The Markdown text; every value from an article is escaped (see the module).
     """
-    failures = list(failures)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    return "".join(digest_lines(records, failures, header, io.StringIO))
+
+
+def digest_lines(
+    records: Iterable[dict[str, Any]],
+    failures: Iterable[dict[str, str]],
+    header: dict[str, Any],
+    spool: Callable[[], IO[str]] = _spool_file,
+) -> Iterator[str]:
+    """The digest's lines (each ending in a newline), in one pass over ``records``.
+
+    Each topic's entries are written to a spool of their own (a temporary file by default)
+    as the records go by, and the spools are read back in the digest's order: the memory
+    used does not grow with the number of articles.
+
+    Args:
+        records: result records, in the order they are shown within a topic.
+        failures: the files and records that failed.
+        header: as for :func:`render_digest`.
+        spool: makes a text buffer for one topic's entries.
+    """
+    sections: dict[str, tuple[IO[str], list[int]]] = {}
     seen_groups: set[str] = set()
     total = folded = 0
-    for rec in records:
-        total += 1
-        group_id = rec.get("duplicate_group")
-        if group_id:  # one entry per duplicate group, naming the other copies
-            if group_id in seen_groups:
-                folded += 1
-                continue
-            seen_groups.add(group_id)
-        topics = rec.get("topics") or []
-        groups[topics[0]["label"] if topics else "untagged"].append(_digest_fields(rec))
-    topics_by = f"topics by {md_code(header['tagger'])}" if header.get("tagger") else "no topics"
-    lines = [
-        "# News digest",
-        "",
-        f"{total} articles from {md_code(header['input'])} · {md_text(header['generated'])} · "
-        f"summaries by {md_code(header['summarizer'])} · {topics_by}",
-    ]
-    if folded:
-        lines.append(f"· {folded} duplicates shown once, under their first copy")
-    if failures:
-        lines.append(f"· {len(failures)} could not be processed (listed at the end)")
-    order = sorted(groups, key=lambda g: (g == "untagged", -len(groups[g]), g))
-    for group in order:
-        lines += ["", f"## {md_text(group.capitalize())} ({len(groups[group])})"]
-        for rec in groups[group]:
-            lines += ["", f"### {md_text(rec['title'])}", ""]
-            meta = [md_code(rec["source"])]
-            if rec["byline"]:
-                meta.append(f"by {md_text(rec['byline'])}")
-            if rec["date"]:
-                meta.append(md_text(rec["date"]))
-            if rec["topics"]:
-                meta.append(
-                    "topics: "
-                    + ", ".join(f"{md_text(t['label'])} ({t['score']:.2f})" for t in rec["topics"])
-                )
-            if rec["truncated"]:
-                meta.append("**truncated source**")
-            if rec["duplicates"]:
-                meta.append("also saved as " + ", ".join(md_code(d) for d in rec["duplicates"]))
-            lines.append(" · ".join(meta))
-            summary = _summary_lines(rec["summary"]) if rec["summary"] else ["*(no summary)*"]
-            lines += ["", *summary]
-            for warning in rec["warnings"]:
-                lines.append(f"\n> note: {md_text(warning)}")
-    if failures:
-        lines += ["", "## Could not be processed", ""]
-        lines += [f"- {md_code(f['source'])}: {md_text(f['reason'])}" for f in failures]
-    return "\n".join(lines) + "\n"
+    try:
+        for rec in records:
+            total += 1
+            group_id = rec.get("duplicate_group")
+            if group_id:  # one entry per duplicate group, naming the other copies
+                if group_id in seen_groups:
+                    folded += 1
+                    continue
+                seen_groups.add(group_id)
+            topics = rec.get("topics") or []
+            topic = topics[0]["label"] if topics else "untagged"
+            if topic not in sections:
+                sections[topic] = (spool(), [0])
+            buffer, count = sections[topic]
+            buffer.writelines(_entry(_digest_fields(rec)))
+            count[0] += 1
+        failed = list(failures)
+        topics_by = (
+            f"topics by {md_code(header['tagger'])}" if header.get("tagger") else "no topics"
+        )
+        yield "# News digest\n"
+        yield "\n"
+        yield (
+            f"{total} articles from {md_code(header['input'])} · {md_text(header['generated'])} · "
+            f"summaries by {md_code(header['summarizer'])} · {topics_by}\n"
+        )
+        if folded:
+            yield f"· {folded} duplicates shown once, under their first copy\n"
+        if failed:
+            yield f"· {len(failed)} could not be processed (listed at the end)\n"
+        order = sorted(sections, key=lambda g: (g == "untagged", -sections[g][1][0], g))
+        for topic in order:
+            buffer, count = sections[topic]
+            yield "\n"
+            yield f"## {md_text(topic.capitalize())} ({count[0]})\n"
+            buffer.seek(0)
+            yield from buffer
+        if failed:
+            yield "\n"
+            yield "## Could not be processed\n"
+            yield "\n"
+            for f in failed:
+                yield f"- {md_code(f['source'])}: {md_text(f['reason'])}\n"
+    finally:
+        for buffer, _ in sections.values():
+            buffer.close()
+
+
+def _entry(rec: dict[str, Any]) -> Iterator[str]:
+    """One article's lines in the digest."""
+    yield "\n"
+    yield f"### {md_text(rec['title'])}\n"
+    yield "\n"
+    meta = [md_code(rec["source"])]
+    if rec["byline"]:
+        meta.append(f"by {md_text(rec['byline'])}")
+    if rec["date"]:
+        meta.append(md_text(rec["date"]))
+    if rec["topics"]:
+        meta.append(
+            "topics: "
+            + ", ".join(f"{md_text(t['label'])} ({t['score']:.2f})" for t in rec["topics"])
+        )
+    if rec["truncated"]:
+        meta.append("**truncated source**")
+    if rec["duplicates"]:
+        meta.append("also saved as " + ", ".join(md_code(d) for d in rec["duplicates"]))
+    yield " · ".join(meta) + "\n"
+    yield "\n"
+    summary = _summary_lines(rec["summary"]) if rec["summary"] else ["*(no summary)*"]
+    for line in summary:
+        yield line + "\n"
+    for warning in rec["warnings"]:
+        yield "\n"
+        yield f"> note: {md_text(warning)}\n"
 
 
 def _digest_fields(rec: dict[str, Any]) -> dict[str, Any]:

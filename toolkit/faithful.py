@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,7 @@ __all__ = [
     "GUARDS",
     "Check",
     "SourceConstraint",
+    "SourceConstraints",
     "check",
     "content_support",
     "drop_unsupported",
@@ -146,44 +149,98 @@ class SourceConstraint:
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
         return "" if not text or text[-1].isspace() else text.split()[-1]
 
-    @staticmethod
-    def _best_first(row: Any, k: int) -> Any:
-        """Token ids by falling score: the top ``k`` first, the rest only if they are needed."""
-        import torch
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        return constrain_rows([self] * int(scores.shape[0]), input_ids, scores)
 
-        original = row.clone()  # the caller bans tokens of ``row`` as it goes
-        yield from torch.topk(original, k).indices.tolist()
-        if k < original.shape[-1]:
-            yield from torch.argsort(original, descending=True)[k:].tolist()
+    def _verdict(self, tok: int, current: str) -> bool | None:
+        """Whether token ``tok`` may follow the word being written (``current``); None for
+        a token that is allowed but not counted (special, or empty)."""
+        piece = self.pieces[tok] if tok < len(self.pieces) else ""
+        if tok in self.special or not piece:
+            return None  # allowed, but not counted: other processors may suppress them
+        # every word the token finishes must be whole; the last may be begun
+        words = piece.split() if piece[0].isspace() else (current + piece).split()
+        ends = piece[-1].isspace()
+        ok = not (piece[0].isspace() and current) or self.allowed(current, True)
+        return ok and all(
+            self.allowed(w, finished=ends or i < len(words) - 1 or w[-1] in _CLOSING)
+            for i, w in enumerate(words)
+        )
+
+
+class SourceConstraints:
+    """Logits processor for a batch: each item's :class:`SourceConstraint` (None: free) on
+    its own rows (``group`` consecutive rows an item: the beams of beam search).
+
+    Args:
+        constraints: per item of the batch, its constraint or None.
+        group: rows per item.
+    """
+
+    def __init__(self, constraints: Sequence[SourceConstraint | None], group: int = 1) -> None:
+        self.constraints = list(constraints)
+        self.group = group
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        import torch
+        rows = [self.constraints[r // self.group] for r in range(int(scores.shape[0]))]
+        return constrain_rows(rows, input_ids, scores)
 
-        k = min(scores.shape[-1], max(8 * self.keep, 32))
-        for row in range(scores.shape[0]):
-            current = self._current_word(input_ids[row, self.prompt_length :].tolist())
-            found = 0
-            for tok in self._best_first(scores[row], k):
-                if not torch.isfinite(scores[row, tok]):
+
+def constrain_rows(
+    constraints: Sequence[SourceConstraint | None], input_ids: Any, scores: Any
+) -> Any:
+    """Apply each row's constraint to its row of ``scores`` (in place; returned): per row, the
+    best tokens are checked in falling order until ``keep`` allowed ones are found, and each
+    token checked and refused gets probability zero. One top-k for all the rows."""
+    import torch
+
+    rows = [r for r, c in enumerate(constraints) if c is not None]
+    if not rows:
+        return scores
+    keep = max(c.keep for c in constraints if c is not None)
+    vocab = int(scores.shape[-1])
+    k = min(vocab, max(8 * keep, 32))
+    top = torch.topk(scores[rows], k, dim=-1)
+    values, indices = top.values.tolist(), top.indices.tolist()
+    banned_rows: list[int] = []
+    banned_cols: list[int] = []
+    for j, row in enumerate(rows):
+        c = constraints[row]
+        assert c is not None
+        current = c._current_word(input_ids[row, c.prompt_length :].tolist())
+        found, done = 0, False
+        for value, tok in zip(values[j], indices[j], strict=True):
+            if not math.isfinite(value):
+                done = True
+                break
+            verdict = c._verdict(tok, current)
+            if verdict is None:
+                continue
+            if verdict:
+                found += 1
+                if found >= c.keep:
+                    done = True
                     break
-                piece = self.pieces[tok] if tok < len(self.pieces) else ""
-                if tok in self.special or not piece:
-                    continue  # allowed, but not counted: other processors may suppress them
-                # every word the token finishes must be whole; the last may be begun
-                words = piece.split() if piece[0].isspace() else (current + piece).split()
-                ends = piece[-1].isspace()
-                ok = not (piece[0].isspace() and current) or self.allowed(current, True)
-                ok = ok and all(
-                    self.allowed(w, finished=ends or i < len(words) - 1 or w[-1] in _CLOSING)
-                    for i, w in enumerate(words)
-                )
-                if ok:
+            else:
+                banned_rows.append(row)
+                banned_cols.append(tok)
+        if not done and k < vocab:  # rare: not enough allowed among the best k; look further
+            for tok in torch.argsort(scores[row], descending=True)[k:].tolist():
+                if not math.isfinite(float(scores[row, tok])):
+                    break
+                verdict = c._verdict(tok, current)
+                if verdict is None:
+                    continue
+                if verdict:
                     found += 1
-                    if found >= self.keep:
+                    if found >= c.keep:
                         break
                 else:
-                    scores[row, tok] = -float("inf")
-        return scores
+                    banned_rows.append(row)
+                    banned_cols.append(tok)
+    if banned_rows:
+        scores[banned_rows, banned_cols] = -float("inf")
+    return scores
 
 
 @functools.lru_cache(maxsize=8)

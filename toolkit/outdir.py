@@ -20,6 +20,7 @@ the rules:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -98,14 +99,20 @@ def check_paths(
             )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Located:
-    """Where a finished record is on disk, and what its key was."""
+    """Where a finished record is on disk, and its key (a digest of its content and settings
+    hashes: a hundred bytes an article, so that the index stays small for large corpora)."""
 
     path: Path
     offset: int
-    content_sha256: str
-    settings_sha256: str
+    key: bytes
+
+    @staticmethod
+    def digest(content_sha256: str, settings_sha256: str) -> bytes:
+        """The key of a record with these content and settings hashes."""
+        joined = f"{content_sha256}\0{settings_sha256}".encode()
+        return hashlib.blake2b(joined, digest_size=16).digest()
 
 
 class _Readers:
@@ -280,8 +287,9 @@ class OutputFolder:
                     self._previous[rec["id"]] = Located(
                         path,
                         offset,
-                        str(rec.get("content_sha256", "")),
-                        str(rec.get("settings_sha256", "")),
+                        Located.digest(
+                            str(rec.get("content_sha256", "")), str(rec.get("settings_sha256", ""))
+                        ),
                     )
 
     # -- during the run ------------------------------------------------------------------------
@@ -289,10 +297,7 @@ class OutputFolder:
         """Whether an earlier run finished this article with this content and settings; if so,
         its record is kept (and counted in the final file)."""
         where = getattr(self, "_previous", {}).get(doc_id)
-        if where is None or (where.content_sha256, where.settings_sha256) != (
-            content_sha256,
-            settings_sha256,
-        ):
+        if where is None or where.key != Located.digest(content_sha256, settings_sha256):
             return False
         self._keep(doc_id, where)
         return True
@@ -316,8 +321,9 @@ class OutputFolder:
             Located(
                 self.journal_path,
                 offset,
-                str(record.get("content_sha256", "")),
-                str(record.get("settings_sha256", "")),
+                Located.digest(
+                    str(record.get("content_sha256", "")), str(record.get("settings_sha256", ""))
+                ),
             ),
         )
 

@@ -20,6 +20,7 @@ from .errors import UsageError
 from .faithful import (
     GUARDS,
     SourceConstraint,
+    SourceConstraints,
     check,
     drop_unsupported,
     meta_bad_words,
@@ -230,27 +231,6 @@ class _Retry:
 
     failed: str  # what failed, for the warning
     instructions: str  # the prompt's instructions, rendered with the article's title
-
-
-class PerRow:
-    """Logits processor: one processor per batch item (``None``: none), each given only its
-    own rows (``group`` rows an item: the beams of beam search).
-
-    Args:
-        processors: per item of the batch, its processor.
-        group: consecutive rows per item.
-    """
-
-    def __init__(self, processors: Sequence[Any], group: int = 1) -> None:
-        self.processors = list(processors)
-        self.group = group
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        for row in range(scores.shape[0]):
-            processor = self.processors[row // self.group]
-            if processor is not None:
-                scores[row : row + 1] = processor(input_ids[row : row + 1], scores[row : row + 1])
-        return scores
 
 
 def _split_long_word(word: str, count: Callable[[str], int], budget: int) -> list[str]:
@@ -741,7 +721,7 @@ class Summarizer(Pipeline):
                 else SourceConstraint(self.tokenizer, s, prompt_length, keep=2 * o.num_beams)
                 for s in sources
             ]  # fmt: skip
-            processors.append(PerRow(per_row, o.num_beams))
+            processors.append(SourceConstraints(per_row, o.num_beams))
         if o.no_meta:
             extra["bad_words_ids"] = self._meta_ids
         if processors:
