@@ -39,6 +39,7 @@ test: lint
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/throughput.py --write docs/results.md
 
 bench-clean: setup
 	$(BIN)/python -m toolkit.cleanbench --json eval-out/cleanbench.json

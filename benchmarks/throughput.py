@@ -279,13 +279,55 @@ def main() -> None:
     parser.add_argument("--child", choices=sorted(CHILDREN))
     parser.add_argument("--articles", type=int, default=ARTICLES)
     parser.add_argument("--flat", default="2000,20000", help="the two corpus sizes")
+    parser.add_argument("--write", metavar="FILE", help="also put the table into FILE")
     parser.add_argument("args", nargs="*")
     ns = parser.parse_args()
     if ns.child:
         print(json.dumps(CHILDREN[ns.child](*ns.args)))
         return
     small, large = (int(x) for x in ns.flat.split(","))
-    print(table(ns.articles, (small, large)))
+    text = table(ns.articles, (small, large))
+    print(text)
+    if ns.write:
+        write_section(Path(ns.write), text)
+
+
+def machine() -> str:
+    """The CPU model, its cores and whether it computes bfloat16 natively."""
+    import platform
+
+    from toolkit.settings import native_bfloat16
+
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    native = "native bfloat16" if native_bfloat16("cpu") else "no native bfloat16"
+    return f"{name}, {os.cpu_count()} cores, {native}"
+
+
+BEGIN, END = "<!-- throughput: begin -->", "<!-- throughput: end -->"
+
+
+def write_section(path: Path, text: str) -> None:
+    """Put the table, with its command, date and machine, between the throughput markers of
+    the results document (appended when the markers are not there yet)."""
+    stamp = time.strftime("%Y-%m-%d")
+    body = (
+        f"{BEGIN}\n`make bench` (`python benchmarks/throughput.py --write {path}`), "
+        f"{stamp}, {machine()}.\n\n{text}\n{END}"
+    )
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        new = head + body + rest.split(END, 1)[1]
+    else:
+        new = old + ("\n" if old else "") + "## Throughput\n\n" + body + "\n"
+    path.write_text(new, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -129,3 +129,23 @@ def test_example_folder_runs_clean(tmp_path, defaults):
     assert all((rec["title"] or rec["id"]) in digest for rec in records)
     latin = next(rec for rec in records if rec["source"] == "legacy-latin1.txt")
     assert latin["encoding"] == "cp1252" and "Zürich" in latin["text"]
+
+
+def test_batched_summaries_of_the_default_are_the_ones_made_one_at_a_time():
+    # float32: batching (left padding, one generate call, per-row constraints, the guard's
+    # regenerations together) changes no summary of the real default model
+    from toolkit.clean import clean
+    from toolkit.read import Document, read_folder
+    from toolkit.summarize import SummaryOptions
+
+    docs = [d for d in read_folder(EXAMPLES) if isinstance(d, Document)][:3]
+    cleaned = [clean(d.content, d.fmt, title=d.title) for d in docs]
+    texts = [" ".join(c.text.split()[:150]) for c in cleaned]
+    titles = [c.title for c in cleaned]
+    options = SummaryOptions(precision="float32", batch_size=3)
+    summarizer = Summarizer(device="cpu", options=options)
+    alone = [summarizer.summarise(t, ti) for t, ti in zip(texts, titles, strict=True)]
+    batched = summarizer.summarise_many(texts, titles)
+    assert [b.text for b in batched] == [a.text for a in alone]
+    assert [b.guard for b in batched] == [a.guard for a in alone]
+    assert all(b.text for b in batched)

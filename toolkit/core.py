@@ -90,7 +90,7 @@ class RunOptions:
     progress: bool = True
     duplicate_threshold: float = 0.8
     tags: bool = True
-    batch_size: int = 16
+    batch_size: int = 32
     workers: int | None = None
 
     def __post_init__(self) -> None:

@@ -284,16 +284,24 @@ def _summary_system(
     key = _sha(settings)[:16]
     gen = GenerationCache(root, f"summary-{key}")
     outputs, seconds, guards, methods = [], [], [], []
-    for row in _bar(rows, name, options.progress):
-        ckey = _sha([row["id"], row["text"], row.get("title")])
-        cached = gen.get(ckey)
-        if cached is None:
-            t = time.perf_counter()
-            summary = summarizer.summarise(row["text"], row.get("title"))
-            seconds.append(time.perf_counter() - t)
-            cached = summary.text
-            gen.put(ckey, cached, {"guard": summary.guard, "method": summary.method})
-        outputs.append(cached)
+    keys = [_sha([row["id"], row["text"], row.get("title")]) for row in rows]
+    todo = [i for i, ckey in enumerate(keys) if gen.get(ckey) is None]
+    # what is not cached is summarised in batches, as a folder run does
+    step = 2 * getattr(summarizer.options, "batch_size", 1)
+    bar = _bar(range(len(todo)), name, options.progress)
+    for start in range(0, len(todo), step):
+        chunk = todo[start : start + step]
+        t = time.perf_counter()
+        made = summarizer.summarise_many(
+            [rows[i]["text"] for i in chunk], [rows[i].get("title") for i in chunk]
+        )
+        seconds.extend([(time.perf_counter() - t) / len(chunk)] * len(chunk))
+        for i, summary in zip(chunk, made, strict=True):
+            gen.put(keys[i], summary.text, {"guard": summary.guard, "method": summary.method})
+        bar.update(len(chunk))
+    bar.close()
+    for ckey in keys:
+        outputs.append(gen.get(ckey))
         guards.append(gen.info.get(ckey, {}).get("guard"))
         methods.append(gen.info.get(ckey, {}).get("method"))
     settings["generated"] = len(seconds)

@@ -27,7 +27,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,21 +177,34 @@ class SourceConstraints:
         group: rows per item.
     """
 
-    def __init__(self, constraints: Sequence[SourceConstraint | None], group: int = 1) -> None:
+    def __init__(
+        self,
+        constraints: Sequence[SourceConstraint | None],
+        group: int = 1,
+        stop_ids: Iterable[int] = (),
+    ) -> None:
         self.constraints = list(constraints)
         self.group = group
+        self.stop_ids = frozenset(stop_ids)
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         rows = [self.constraints[r // self.group] for r in range(int(scores.shape[0]))]
-        return constrain_rows(rows, input_ids, scores)
+        return constrain_rows(rows, input_ids, scores, self.stop_ids)
 
 
 def constrain_rows(
-    constraints: Sequence[SourceConstraint | None], input_ids: Any, scores: Any
+    constraints: Sequence[SourceConstraint | None],
+    input_ids: Any,
+    scores: Any,
+    stop_ids: frozenset[int] = frozenset(),
 ) -> Any:
     """Apply each row's constraint to its row of ``scores`` (in place; returned): per row, the
     best tokens are checked in falling order until ``keep`` allowed ones are found, and each
-    token checked and refused gets probability zero. One top-k for all the rows."""
+    token checked and refused gets probability zero. One top-k for all the rows.
+
+    A row that has written one of ``stop_ids`` (its end-of-sequence tokens) is finished:
+    what generation adds to it is padding, so it is not checked (in a batch, most rows end
+    before the last, and checking their padding cost more than the rest of the check)."""
     import torch
 
     rows = [r for r, c in enumerate(constraints) if c is not None]
@@ -207,7 +220,10 @@ def constrain_rows(
     for j, row in enumerate(rows):
         c = constraints[row]
         assert c is not None
-        current = c._current_word(input_ids[row, c.prompt_length :].tolist())
+        ids = input_ids[row, c.prompt_length :].tolist()
+        if stop_ids and not stop_ids.isdisjoint(ids):
+            continue
+        current = c._current_word(ids)
         found, done = 0, False
         for value, tok in zip(values[j], indices[j], strict=True):
             if not math.isfinite(value):
