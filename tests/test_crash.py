@@ -112,16 +112,25 @@ def test_a_second_run_on_the_same_folder_is_refused_naming_the_first(tmp_path, t
     out = tmp_path / "out"
     first = start(command(src, out, tiny_causal))
     deadline = time.monotonic() + 120
-    while first.poll() is None and lines(out / "summaries.jsonl.part") < 1:
-        assert time.monotonic() < deadline
+    marker = out / ".toolkit-run"
+    # wait until the first run holds the folder (its pid in the lock), then pause it there, so
+    # that the second runs meet it mid-run however fast it would otherwise finish
+    while first.poll() is None and not (
+        marker.is_file() and f'"pid": {first.pid}' in marker.read_text(errors="replace")
+    ):
+        assert time.monotonic() < deadline, "the first run never took the folder"
         time.sleep(0.01)
     if first.poll() is not None:
         pytest.fail("the first run ended before the second could start")
-    for extra in ((), ("--resume",)):
-        second = start(command(src, out, tiny_causal, *extra))
-        _, err = second.communicate(timeout=120)
-        assert second.returncode == 2, err
-        assert f"in use by another run (pid {first.pid}" in err, err
+    first.send_signal(signal.SIGSTOP)
+    try:
+        for extra in ((), ("--resume",)):
+            second = start(command(src, out, tiny_causal, *extra))
+            _, err = second.communicate(timeout=120)
+            assert second.returncode == 2, err
+            assert f"in use by another run (pid {first.pid}" in err, err
+    finally:
+        first.send_signal(signal.SIGCONT)
     _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     records = [json.loads(x) for x in (out / "summaries.jsonl").read_text().splitlines()]

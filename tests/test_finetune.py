@@ -135,7 +135,7 @@ def test_causal_collator_pads_left_and_masks_the_prompt() -> None:
 
 
 def test_summary_loss_equals_full_forward_loss_on_summary_tokens(tiny_causal: Path) -> None:
-    model, _, _, _ = load_generator(str(tiny_causal), device="cpu")
+    model, _, _, _ = load_generator(str(tiny_causal), device="cpu", precision="float32")
     feats = [
         {"prompt_ids": [11, 12, 13, 14, 15], "target_ids": [20, 21]},
         {"prompt_ids": [11, 12], "target_ids": [30, 31, 32, 33]},
@@ -198,11 +198,13 @@ def test_lora_adapter_and_merged_runs_load_as_the_same_model(
     ids = torch.tensor([[11, 12, 13, 14, 15, 16]])
     logits = {}
     for name in ("adapter", "merged"):
-        model, _, kind, resolved = load_generator(str(tmp_path / name), device="cpu")
+        model, _, kind, resolved = load_generator(
+            str(tmp_path / name), device="cpu", precision="float32"
+        )
         assert kind == "causal" and resolved == str((tmp_path / name).resolve())
         with torch.no_grad():
             logits[name] = model(input_ids=ids).logits
-    base, _, _, _ = load_generator(str(tiny_causal), device="cpu")
+    base, _, _, _ = load_generator(str(tiny_causal), device="cpu", precision="float32")
     with torch.no_grad():
         untuned = base(input_ids=ids).logits
     assert torch.allclose(logits["adapter"], logits["merged"], atol=1e-4)
@@ -244,8 +246,8 @@ def test_interrupted_run_resumes_from_its_checkpoint(
     assert resumed.info["validation_loss"]["best"] == pytest.approx(
         whole.info["validation_loss"]["best"], abs=1e-4
     )
-    a, _, _, _ = load_generator(str(tmp_path / "whole"), device="cpu")
-    b, _, _, _ = load_generator(str(run), device="cpu")
+    a, _, _, _ = load_generator(str(tmp_path / "whole"), device="cpu", precision="float32")
+    b, _, _, _ = load_generator(str(run), device="cpu", precision="float32")
     for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.allclose(pa, pb, atol=1e-5), name
     with pytest.raises(ValueError, match="finished run"):

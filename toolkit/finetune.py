@@ -15,6 +15,7 @@ losses) and ``eval/`` (the before/after report). While training it also holds
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -527,8 +528,13 @@ def finetune(
 
     set_seed(opts.seed)
     print(f"loading {model} ...", file=sys.stderr, flush=True)
+    # the weights are trained in float32 (bfloat16 only as autocast): never load them rounded
     summarizer = Summarizer(
-        model, options=summary_opts, prompts=Prompts(prompts), device=device, cache=cache
+        model,
+        options=dataclasses.replace(summary_opts, precision="float32"),
+        prompts=Prompts(prompts),
+        device=device,
+        cache=cache,
     )
     if summarizer.kind == "extractive":
         raise ValueError("the extractive backend has no model to fine-tune; pass a generator")
