@@ -232,9 +232,10 @@ CHILDREN = {
 
 
 # -- parent ----------------------------------------------------------------------------------
-def measure(name: str, *args: str) -> dict:
-    """Run one child measurement; return its JSON plus its peak RSS in MB."""
-    cmd = [sys.executable, __file__, "--child", name, *args]
+def measure(name: str, *args: str, script: str = __file__) -> dict:
+    """Run one child measurement of ``script`` (``script --child NAME ARGS`` prints one JSON
+    line); return its JSON plus its peak RSS in MB."""
+    cmd = [sys.executable, script, "--child", name, *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     out = proc.stdout.read()

@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -193,20 +191,10 @@ CHILDREN = {
 
 
 def measure(name: str, *args: str) -> dict:
-    """Run one child measurement; return its JSON plus its peak RSS in MB."""
-    cmd = [sys.executable, __file__, "--child", name, *args]
-    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env)  # fmt: skip
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"benchmark step {name} {' '.join(args)} failed")
-    result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
-    print(f"  measured {name} {' '.join(args)}: {result}", file=sys.stderr, flush=True)
-    return result
+    """Run one child measurement of this script in a fresh process (see ``bench.measure``)."""
+    from bench import measure as run_child  # benchmarks/ is on the path when run as a script
+
+    return run_child(name, *args, script=__file__)
 
 
 def table(n: int, flat: tuple[int, int]) -> str:

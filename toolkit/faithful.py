@@ -27,7 +27,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,8 +203,7 @@ def constrain_rows(
     token checked and refused gets probability zero. One top-k for all the rows.
 
     A row that has written one of ``stop_ids`` (its end-of-sequence tokens) is finished:
-    what generation adds to it is padding, so it is not checked (in a batch, most rows end
-    before the last, and checking their padding cost more than the rest of the check)."""
+    what generation adds to it is padding, so it is not checked."""
     import torch
 
     rows = [r for r, c in enumerate(constraints) if c is not None]
@@ -224,10 +223,9 @@ def constrain_rows(
         if stop_ids and not stop_ids.isdisjoint(ids):
             continue
         current = c._current_word(ids)
-        found, done = 0, False
-        for value, tok in zip(values[j], indices[j], strict=True):
+        found = 0
+        for value, tok in _best_first(scores[row], values[j], indices[j]):
             if not math.isfinite(value):
-                done = True
                 break
             verdict = c._verdict(tok, current)
             if verdict is None:
@@ -235,28 +233,24 @@ def constrain_rows(
             if verdict:
                 found += 1
                 if found >= c.keep:
-                    done = True
                     break
             else:
                 banned_rows.append(row)
                 banned_cols.append(tok)
-        if not done and k < vocab:  # rare: not enough allowed among the best k; look further
-            for tok in torch.argsort(scores[row], descending=True)[k:].tolist():
-                if not math.isfinite(float(scores[row, tok])):
-                    break
-                verdict = c._verdict(tok, current)
-                if verdict is None:
-                    continue
-                if verdict:
-                    found += 1
-                    if found >= c.keep:
-                        break
-                else:
-                    banned_rows.append(row)
-                    banned_cols.append(tok)
     if banned_rows:
         scores[banned_rows, banned_cols] = -float("inf")
     return scores
+
+
+def _best_first(row: Any, values: list[float], indices: list[int]) -> Iterator[tuple[float, int]]:
+    """(score, token) of a row in falling order: its top k (already found), then the rest,
+    sorted only when the search gets that far (rarely)."""
+    yield from zip(values, indices, strict=True)
+    if len(indices) < int(row.shape[-1]):
+        import torch
+
+        rest = torch.argsort(row, descending=True)[len(indices) :]
+        yield from zip(row[rest].tolist(), rest.tolist(), strict=True)
 
 
 @functools.lru_cache(maxsize=8)
